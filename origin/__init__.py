@@ -1,0 +1,1 @@
+"""The origin service: carts, repricing, inventory holds, Stripe sessions and webhooks."""

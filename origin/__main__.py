@@ -1,0 +1,63 @@
+"""``python -m origin migrate | seed --file F [--reset-stock]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from origin import migrate
+from origin.catalog_file import CatalogError, load_catalog
+from origin.db import engine_scope, session_factory
+from origin.models import Shop
+from origin.seed import SeedReport, seed_catalog
+from origin.settings import DatabaseSettings
+from shared.settings import SettingsError, load_settings
+
+
+async def _seed(database_url: str, path: Path, *, reset_stock: bool) -> SeedReport:
+    async with engine_scope(database_url, pool_size=1) as engine:
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            known = set((await session.execute(select(Shop.id))).scalars())
+            catalog = load_catalog(path, known)
+            return await seed_catalog(session, catalog, reset_stock=reset_stock)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m origin")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    seed = commands.add_parser("seed", help="upsert shops, products, stock from a catalog file")
+    seed.add_argument("--file", required=True, type=Path)
+    seed.add_argument(
+        "--reset-stock",
+        action="store_true",
+        help="set existing variants' stock to the file's (refused while holds are active)",
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings(DatabaseSettings)
+    except SettingsError as exc:
+        print(f"origin: {exc}", file=sys.stderr)
+        return 1
+
+    if args.command == "migrate":
+        migrate.upgrade(settings.database_url)
+        print("database is at the newest schema")
+        return 0
+    try:
+        report = asyncio.run(_seed(settings.database_url, args.file, reset_stock=args.reset_stock))
+    except CatalogError as exc:
+        print(f"origin seed: {exc}; nothing was written", file=sys.stderr)
+        return 2
+    print(f"seeded {args.file}: {report.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The origin's settings, all from environment variables (CONTRACT §3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+
+from shared.money import minor_from_major
+from shared.settings import BaseServiceSettings
+
+RepricePolicy = Literal["log_only", "enforce_and_proceed", "enforce_and_reject"]
+
+
+def _split_secrets(value: SecretStr) -> tuple[str, ...]:
+    return tuple(s.strip() for s in value.get_secret_value().split(",") if s.strip())
+
+
+class DatabaseSettings(BaseServiceSettings):
+    """What the command line (migrate, seed) needs: only the databases."""
+
+    database_url: str = "sqlite+aiosqlite:///./var/origin.db"
+    central_inventory_database_url: str | None = None
+
+    @field_validator("database_url", "central_inventory_database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class Settings(DatabaseSettings):
+    origin_gateway_token: SecretStr
+    origin_env: Literal["development", "production"] = "development"
+    origin_metrics_token: SecretStr | None = None
+    log_level: str = "INFO"
+
+    stripe_secret_key: SecretStr
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr
+    stripe_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
+
+    checkout_reprice_policy: RepricePolicy = "enforce_and_proceed"
+    checkout_reprice_drift_abs: Decimal = Field(default=Decimal("0.10"), ge=0)
+    checkout_reprice_drift_pct: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
+    enable_idempotent_holds: bool = True
+    enable_stripe_error_classification: bool = True
+    webhook_tenant_assertion_enabled: bool = True
+    enforce_central_inventory: bool = False
+
+    inventory_hold_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    hold_reaper_interval_seconds: float = Field(default=30.0, gt=0)
+    hold_reaper_enabled: bool = True
+    cart_ttl_seconds: int = Field(default=30 * 86400, ge=60)
+    db_pool_size: int = Field(
+        default=10, ge=1, validation_alias=AliasChoices("ORIGIN_DB_POOL_SIZE")
+    )
+
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", "origin_gateway_token")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("checkout_reprice_drift_abs")
+    @classmethod
+    def _whole_minor_units(cls, value: Decimal) -> Decimal:
+        minor_from_major(value)  # raises when finer than a cent
+        return value
+
+    @model_validator(mode="after")
+    def _stripe_target(self) -> Settings:
+        key = self.stripe_secret_key.get_secret_value()
+        if self.stripe_api_base is None and not key.startswith(("sk_live_", "sk_test_", "rk_")):
+            raise ValueError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_…)")
+        return self
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        return _split_secrets(self.stripe_webhook_secret)
+
+    @property
+    def drift_abs_minor(self) -> int:
+        """``CHECKOUT_REPRICE_DRIFT_ABS`` in minor units (two-decimal currencies)."""
+        return minor_from_major(self.checkout_reprice_drift_abs)

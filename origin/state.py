@@ -1,0 +1,28 @@
+"""The resources the lifespan hands to handlers, typed (Starlette's ``State`` pattern)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from origin.metrics import OriginMetrics
+from origin.settings import Settings
+
+
+@dataclass
+class OriginState:
+    settings: Settings
+    metrics: OriginMetrics
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    # Filled by later subsystems (Stripe client, central inventory, reaper task).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_state(request: Request) -> OriginState:
+    state = request.app.state.origin
+    assert isinstance(state, OriginState)
+    return state

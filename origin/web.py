@@ -1,0 +1,61 @@
+"""Request plumbing shared by the origin's routes: JSON bodies, the shop, the gateway token."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from origin.models import Shop
+from shared.errors import BadRequest, NotFound, Unauthorized, error_response
+
+SHOP_HEADER = "x-shop-id"
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or 400 ``INVALID_REQUEST`` saying what is wrong."""
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequest("The request body must be a JSON object; it is empty.")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+async def resolve_shop(request: Request, session: AsyncSession) -> Shop:
+    """The shop named by ``x-shop-id``; 404 ``SHOP_NOT_FOUND`` before anything else is read."""
+    shop_id = request.headers.get(SHOP_HEADER, "")
+    shop = await session.get(Shop, shop_id) if shop_id else None
+    if shop is None:
+        raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
+    return shop
+
+
+class GatewayTokenMiddleware:
+    """Every ``/api/*`` request must carry ``x-gateway-token`` (401 ``GATEWAY_UNAUTHORIZED``)."""
+
+    def __init__(self, app: ASGIApp, *, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            presented = next((v for k, v in scope["headers"] if k == b"x-gateway-token"), b"")
+            if not hmac.compare_digest(presented, self.token):
+                response = error_response(
+                    Unauthorized(
+                        "This service only accepts requests from the gateway.",
+                        code="GATEWAY_UNAUTHORIZED",
+                    )
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,54 @@
+"""Settings base for both services.
+
+Every service has one ``Settings`` class deriving from :class:`BaseServiceSettings`.
+:func:`load_settings` builds it from the environment and turns a validation failure into
+one line naming the variable, so an operator sees ``DATABASE_URL: ...`` rather than a
+pydantic traceback.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["BaseServiceSettings", "SettingsError", "load_settings"]
+
+
+class SettingsError(Exception):
+    """A required variable is missing or malformed; the message is one line naming it."""
+
+
+class BaseServiceSettings(BaseSettings):
+    """Reads plain environment variables (no prefix); unknown variables are ignored."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+        env_ignore_empty=False,
+    )
+
+
+S = TypeVar("S", bound=BaseServiceSettings)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line: ``VARIABLE: reason`` for the first failing field (others appended)."""
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]).upper() or "SETTINGS"
+        message = error["msg"]
+        if error["type"] == "missing":
+            message = "required but not set"
+        parts.append(f"{name}: {message}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build ``cls`` from the environment or raise :class:`SettingsError` with one line."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
