@@ -27,6 +27,7 @@ from origin.seed import seed_catalog
 from origin.settings import Settings
 from tests.support import databases
 
+ROOT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 GATEWAY_TOKEN = "test-gateway-token"
 WEBHOOK_SECRET = "whsec_test_secret"

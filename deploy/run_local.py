@@ -1,0 +1,205 @@
+"""``make run``: the whole stack on one machine with embedded defaults.
+
+Migrates and seeds the database (SQLite at var/origin.db unless DATABASE_URL is set), makes
+development tokens and a webhook secret when none are set (kept in var/dev-secrets.json so a
+restart keeps them), starts the Stripe stand-in, the origin and the gateway, prints their
+URLs and a curl that goes through the gateway, and stops all of them on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+CATALOG = ROOT / "deploy" / "demo-catalog.json"
+SECRETS = VAR / "dev-secrets.json"
+
+
+def _secrets() -> dict[str, str]:
+    stored: dict[str, str] = json.loads(SECRETS.read_text()) if SECRETS.exists() else {}
+    wanted = {
+        "GATEWAY_FRONT_DOOR_TOKEN": lambda: "dev-front-" + secrets.token_urlsafe(12),
+        "GATEWAY_ORIGIN_TOKEN": lambda: "dev-origin-" + secrets.token_urlsafe(12),
+        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev_" + secrets.token_urlsafe(18),
+        "STRIPE_SECRET_KEY": lambda: "sk_test_dev_" + secrets.token_urlsafe(12),
+    }
+    values = {}
+    for name, make in wanted.items():
+        values[name] = os.environ.get(name) or stored.get(name) or make()
+    SECRETS.write_text(json.dumps(values, indent=2))
+    SECRETS.chmod(0o600)
+    return values
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_healthy(name: str, url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with status {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (localhost)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f}s")
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for name, proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop in time; killing it", file=sys.stderr)
+            proc.kill()
+            proc.wait()
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    ports = {
+        "gateway": int(os.environ.get("GATEWAY_PORT", "8000")),
+        "origin": int(os.environ.get("ORIGIN_PORT", "8001")),
+        "stripe": int(os.environ.get("STRIPE_SIM_PORT", "12111")),
+    }
+    busy = [f"{name} ({port})" for name, port in ports.items() if not _port_free(port)]
+    if busy:
+        print(f"make run: port(s) already in use: {', '.join(busy)}", file=sys.stderr)
+        return 1
+
+    values = _secrets()
+    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
+    origin_url = f"http://127.0.0.1:{ports['origin']}"
+    stripe_url = f"http://127.0.0.1:{ports['stripe']}"
+    env = {
+        **os.environ,
+        **values,
+        "PYTHONPATH": str(ROOT),
+        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
+        "GATEWAY_ORIGIN_URL": origin_url,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", stripe_url),
+    }
+    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'origin.db'}")
+    py = sys.executable
+
+    subprocess.run([py, "-m", "origin", "migrate"], env=env, cwd=ROOT, check=True)
+    subprocess.run(
+        [py, "-m", "origin", "seed", "--file", str(CATALOG)], env=env, cwd=ROOT, check=True
+    )
+
+    commands: list[tuple[str, list[str], str]] = []
+    if (ROOT / "tests" / "stripe_sim" / "__main__.py").exists():
+        commands.append(
+            (
+                "stripe stand-in",
+                [
+                    py,
+                    "-m",
+                    "tests.stripe_sim",
+                    "--port",
+                    str(ports["stripe"]),
+                    "--webhook-url",
+                    f"{gateway_url}/api/stripe-webhook",
+                    "--webhook-secret",
+                    values["STRIPE_WEBHOOK_SECRET"].split(",")[0],
+                    "--webhook-header",
+                    f"x-front-door-token: {values['GATEWAY_FRONT_DOOR_TOKEN'].split(',')[0]}",
+                ],
+                f"{stripe_url}/_sim/events",
+            )
+        )
+    for name, module, port in (
+        ("origin", "origin.app:create_app", ports["origin"]),
+        ("gateway", "gateway.app:create_app", ports["gateway"]),
+    ):
+        commands.append(
+            (
+                name,
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    module,
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                f"http://127.0.0.1:{port}/healthz",
+            )
+        )
+
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        for name, command, health in commands:
+            proc = subprocess.Popen(command, env=env, cwd=ROOT)
+            procs.append((name, proc))
+            _wait_healthy(name, health, proc)
+        token = values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
+        body = json.dumps(
+            {
+                "items": [
+                    {
+                        "sku": "cf-headband",
+                        "quantity": 1,
+                        "variantAttributes": {"size": "m", "color": "navy"},
+                    }
+                ]
+            }
+        )
+        print(
+            "\ncheckout-edge is running (Ctrl-C stops everything)\n"
+            f"  gateway          {gateway_url}\n"
+            f"  origin           {origin_url}   (internal)\n"
+            f"  stripe stand-in  {stripe_url}\n"
+            f"  database         {env['DATABASE_URL']}\n"
+            f"  secrets          {SECRETS}\n\n"
+            "Try it through the gateway:\n"
+            f"  curl -s -X POST {gateway_url}/api/inventory/validate "
+            f"-H 'x-front-door-token: {token}' -H 'x-shop-id: cochlearfit' "
+            f"-H 'content-type: application/json' -d '{body}'\n",
+            flush=True,
+        )
+        while all(proc.poll() is None for _, proc in procs):
+            time.sleep(0.5)
+        dead = [name for name, proc in procs if proc.poll() is not None]
+        print(f"make run: {', '.join(dead)} stopped; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        _stop(procs)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (e.g. from a supervisor) stops the stack exactly like Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
+    sys.exit(main())
