@@ -1,0 +1,295 @@
+"""Inventory holds: stock taken by the database, exactly once, and given back exactly once.
+
+Every function takes ``*, session`` and never commits; the caller owns the transaction.
+
+- Taking stock is one conditional ``UPDATE … SET available = available - :q WHERE … AND
+  available >= :q`` per variant, in a fixed order (pool, then id) so two holds never wait on
+  each other in opposite orders. A zero-row update means not enough stock; the caller's
+  transaction then rolls back everything this hold took.
+- One *active* hold per (shop, intent) is enforced by the unique ``active_key``; a concurrent
+  duplicate fails its INSERT and the caller reads the winner's hold instead.
+- Ending a hold is a conditional status change (``WHERE status = 'active'``); only the one
+  transaction that changes the row gives the stock back, however many race.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from origin.metrics import OriginMetrics
+from origin.models import HoldItem, InventoryHold
+from origin.models.types import utcnow
+from shared.errors import Conflict
+
+log = logging.getLogger("origin.holds")
+
+Pool = Literal["shop", "central"]
+EndStatus = Literal["released", "expired"]
+
+# Table per pool; never built from input.
+_STOCK_TABLE: dict[str, str] = {"shop": "variants", "central": "central_stock"}
+
+
+@dataclass(frozen=True, slots=True)
+class StockLine:
+    """The total demand on one stock row (quantities of one variant already summed)."""
+
+    pool: Pool
+    stock_id: int
+    sku: str
+    variant_key: str
+    quantity: int
+
+    @property
+    def order_key(self) -> tuple[str, int]:
+        return (self.pool, self.stock_id)
+
+
+class InsufficientStock(Conflict):
+    """409 ``INSUFFICIENT_STOCK`` carrying ``items:[{sku, variantKey, requested, available}]``."""
+
+    def __init__(self, short: Sequence[dict[str, Any]]) -> None:
+        super().__init__(
+            "Not enough stock for some items; nothing was held.",
+            code="INSUFFICIENT_STOCK",
+            extra={"ok": False, "items": list(short)},
+        )
+        self.short = list(short)
+
+
+def new_hold_id() -> str:
+    return "hold_" + uuid.uuid4().hex
+
+
+def log_transition(hold: InventoryHold, to: str, **fields: Any) -> None:
+    log.info(
+        "hold %s",
+        to,
+        extra={"shop": hold.shop_id, "holdId": hold.id, "intent": hold.intent_id, **fields},
+    )
+
+
+async def find_active_hold(
+    *, session: AsyncSession, shop_id: str, intent_id: str
+) -> InventoryHold | None:
+    query = select(InventoryHold).where(
+        InventoryHold.shop_id == shop_id, InventoryHold.active_key == intent_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def hold_items(*, session: AsyncSession, hold_id: str) -> list[HoldItem]:
+    query = select(HoldItem).where(HoldItem.hold_id == hold_id).order_by(HoldItem.id)  # type: ignore[arg-type]
+    return list((await session.execute(query)).scalars())
+
+
+async def _available(session: AsyncSession, line: StockLine) -> int:
+    table = _STOCK_TABLE[line.pool]
+    row = (
+        await session.execute(
+            text(f"SELECT available FROM {table} WHERE id = :id"),  # noqa: S608 (fixed table)
+            {"id": line.stock_id},
+        )
+    ).first()
+    return int(row[0]) if row is not None else 0
+
+
+async def take_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
+    """Decrement every line's stock or raise :class:`InsufficientStock` (caller rolls back)."""
+    ordered = sorted(lines, key=lambda line: line.order_key)
+    for index, line in enumerate(ordered):
+        table = _STOCK_TABLE[line.pool]
+        result = await session.execute(
+            text(
+                f"UPDATE {table} SET available = available - :q, updated_at = :now "  # noqa: S608
+                "WHERE id = :id AND available >= :q"
+            ),
+            {"q": line.quantity, "id": line.stock_id, "now": _now_param(session)},
+        )
+        if _rowcount(result) == 0:
+            short = []
+            for rest in ordered[index:]:
+                available = await _available(session, rest)
+                if available < rest.quantity:
+                    short.append(
+                        {
+                            "sku": rest.sku,
+                            "variantKey": rest.variant_key,
+                            "requested": rest.quantity,
+                            "available": available,
+                        }
+                    )
+            raise InsufficientStock(short)
+
+
+async def give_back_stock(*, session: AsyncSession, items: Sequence[HoldItem]) -> None:
+    for item in sorted(items, key=lambda i: (i.pool, _stock_id(i))):
+        table = _STOCK_TABLE[item.pool]
+        await session.execute(
+            text(
+                f"UPDATE {table} SET available = available + :q, updated_at = :now "  # noqa: S608
+                "WHERE id = :id"
+            ),
+            {"q": item.quantity, "id": _stock_id(item), "now": _now_param(session)},
+        )
+
+
+def _stock_id(item: HoldItem) -> int:
+    stock_id = item.variant_id if item.pool == "shop" else item.central_stock_id
+    assert stock_id is not None
+    return stock_id
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _now_param(session: AsyncSession) -> Any:
+    # Raw SQL bypasses the UTCDateTime type, so bind what each dialect stores.
+    now = utcnow()
+    bind = session.get_bind()
+    return now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now
+
+
+async def insert_hold(
+    *,
+    session: AsyncSession,
+    hold: InventoryHold,
+    lines: Sequence[StockLine],
+    metrics: OriginMetrics,
+) -> InventoryHold:
+    """Claim the (shop, intent) slot, then take the stock, then record what was taken.
+
+    The INSERT comes first so that concurrent retries of one intent queue on the unique
+    index and never touch stock; the loser sees ``IntegrityError`` at flush.
+    """
+    session.add(hold)
+    await session.flush()
+    await take_stock(session=session, lines=lines)
+    for line in sorted(lines, key=lambda line: line.order_key):
+        session.add(
+            HoldItem(
+                hold_id=hold.id,
+                pool=line.pool,
+                variant_id=line.stock_id if line.pool == "shop" else None,
+                central_stock_id=line.stock_id if line.pool == "central" else None,
+                sku=line.sku,
+                variant_key=line.variant_key,
+                quantity=line.quantity,
+            )
+        )
+    await session.flush()
+    pools = {line.pool for line in lines}
+    metrics.holds_created.labels(hold.shop_id, ",".join(sorted(pools))).inc()
+    return hold
+
+
+_END_HOLD = (
+    "UPDATE inventory_holds SET status = :to, active_key = NULL, end_reason = :reason, "
+    "ended_at = :now, updated_at = :now WHERE id = :id AND status = 'active'"
+)
+# The reaper's variant: a retry that extended nothing can't be reaped early by a stale read.
+_END_HOLD_IF_EXPIRED = _END_HOLD + " AND expires_at < :cutoff"
+
+
+async def end_hold(
+    *,
+    session: AsyncSession,
+    hold: InventoryHold,
+    to: EndStatus,
+    reason: str,
+    metrics: OriginMetrics,
+    only_if_expired_before: datetime | None = None,
+) -> bool:
+    """Move an active hold to ``to`` and give its stock back; False if it was not active."""
+    now = utcnow()
+    params: dict[str, Any] = {
+        "id": hold.id,
+        "to": to,
+        "reason": reason,
+        "now": _now_param(session),
+    }
+    statement = _END_HOLD
+    if only_if_expired_before is not None:
+        statement = _END_HOLD_IF_EXPIRED
+        params["cutoff"] = (
+            only_if_expired_before.replace(tzinfo=None)
+            if session.get_bind().dialect.name == "sqlite"
+            else only_if_expired_before
+        )
+    result = await session.execute(text(statement), params)
+    if _rowcount(result) == 0:
+        return False
+    await give_back_stock(session=session, items=await hold_items(session=session, hold_id=hold.id))
+    hold.status, hold.active_key, hold.end_reason, hold.ended_at = to, None, reason, now
+    metrics.hold_transitions.labels(hold.shop_id, to).inc()
+    log_transition(hold, to, reason=reason)
+    return True
+
+
+CommitOutcome = Literal["committed", "retaken", "not_retaken", "already_committed"]
+
+
+async def commit_hold(
+    *, session: AsyncSession, hold: InventoryHold, metrics: OriginMetrics
+) -> CommitOutcome:
+    """Payment arrived: keep the stock for good.
+
+    An active hold is committed as is. A hold that already ended (expired, released) has given
+    its stock back, so the stock is taken again if it can be; if not, the caller records the
+    order anyway and flags it (a paid order is never lost).
+    """
+    result = await session.execute(
+        text(
+            "UPDATE inventory_holds SET status = 'committed', active_key = NULL, "
+            "ended_at = :now, updated_at = :now WHERE id = :id AND status = 'active'"
+        ),
+        {"id": hold.id, "now": _now_param(session)},
+    )
+    if _rowcount(result) == 1:
+        hold.status, hold.active_key = "committed", None
+        metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+        log_transition(hold, "committed")
+        return "committed"
+    await session.refresh(hold)
+    if hold.status == "committed":
+        return "already_committed"
+    items = await hold_items(session=session, hold_id=hold.id)
+    lines = [
+        StockLine(
+            pool="shop" if item.pool == "shop" else "central",
+            stock_id=_stock_id(item),
+            sku=item.sku,
+            variant_key=item.variant_key,
+            quantity=item.quantity,
+        )
+        for item in items
+    ]
+    savepoint = await session.begin_nested()
+    try:
+        await take_stock(session=session, lines=lines)
+    except InsufficientStock:
+        await savepoint.rollback()
+        log_transition(hold, "late payment could not re-take stock", status=hold.status)
+        return "not_retaken"
+    await savepoint.commit()
+    await session.execute(
+        text(
+            "UPDATE inventory_holds SET status = 'committed', active_key = NULL, "
+            "end_reason = :reason, updated_at = :now WHERE id = :id AND status = :old"
+        ),
+        {"id": hold.id, "old": hold.status, "reason": "late_payment", "now": _now_param(session)},
+    )
+    hold.status = "committed"
+    metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+    log_transition(hold, "committed", reason="late_payment_retaken")
+    return "retaken"
