@@ -180,3 +180,25 @@ class StripePayments:
             # Stripe refuses to expire a session that is complete (or already expired).
             return await self.retrieve_checkout_session(session_id)
         return CheckoutSession.from_stripe(obj)
+
+
+class InvalidSignature(Exception):
+    """The webhook's ``Stripe-Signature`` is missing, malformed, stale or matches no secret."""
+
+
+def verify_webhook(
+    payload: bytes, signature_header: str | None, secrets: tuple[str, ...], *, tolerance: int = 300
+) -> None:
+    """Verify Stripe's signature over the raw bytes against any of the (rotating) secrets."""
+    if not signature_header:
+        raise InvalidSignature("missing Stripe-Signature header")
+    text = payload.decode("utf-8", errors="replace")
+    last_error = "no webhook secret configured"
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, signature_header, secret, tolerance)
+        except (stripe.SignatureVerificationError, ValueError, IndexError) as exc:
+            last_error = str(exc)
+            continue
+        return
+    raise InvalidSignature(last_error)
