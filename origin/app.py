@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -15,13 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from origin.cart_routes import CartEndpoint
+from origin.checkout import checkout_session
 from origin.db import create_engine, session_factory
+from origin.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
 from origin.observability import RequestMetricsMiddleware, metrics_endpoint
 from origin.order_status import order_status
+from origin.payments import StripePayments
+from origin.reaper import run_reaper
 from origin.settings import Settings
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware
+from origin.webhooks import stripe_webhook
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.settings import SettingsError, load_settings
@@ -47,6 +55,17 @@ async def readyz(request: Request) -> JSONResponse:
 def api_routes() -> list[Route]:
     return [
         Route("/api/order-status", order_status, methods=["GET"]),
+        Route("/api/cart", CartEndpoint, methods=["GET", "POST", "PATCH", "DELETE"]),
+        Route("/api/inventory/validate", validate_inventory, methods=["POST"]),
+    ]
+
+
+def payment_routes() -> list[Route]:
+    return [
+        Route("/api/checkout-session", checkout_session, methods=["POST"]),
+        # The legacy alias: the same handler, and the gateway gives it the same bucket.
+        Route("/api/checkout/session", checkout_session, methods=["POST"]),
+        Route("/api/stripe-webhook", stripe_webhook, methods=["POST"]),
     ]
 
 
@@ -68,13 +87,35 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-        app.state.origin = OriginState(
-            settings=settings, metrics=metrics, engine=engine, sessions=session_factory(engine)
+        payments = StripePayments(settings, metrics)
+        state = OriginState(
+            settings=settings,
+            metrics=metrics,
+            engine=engine,
+            sessions=session_factory(engine),
+            payments=payments,
         )
+        app.state.origin = state
+        reaper = None
+        if settings.hold_reaper_enabled:
+            reaper = asyncio.create_task(
+                run_reaper(
+                    sessions=state.sessions,
+                    payments=payments,
+                    metrics=metrics,
+                    interval=settings.hold_reaper_interval_seconds,
+                ),
+                name="hold-reaper",
+            )
         log.info("origin started", extra={"env": settings.origin_env})
         try:
             yield
         finally:
+            if reaper is not None:
+                reaper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaper
+            await payments.aclose()
             await engine.dispose()
 
     routes = [
@@ -82,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *api_routes(),
+        *payment_routes(),
     ]
     app = Starlette(
         routes=routes,

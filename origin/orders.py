@@ -13,13 +13,13 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from origin import carts
 from origin.holds import commit_hold
 from origin.metrics import OriginMetrics
-from origin.models import Cart, CartLine, CheckoutIntent, InventoryHold, Order, OrderLine
+from origin.models import Cart, CheckoutIntent, InventoryHold, Order, OrderLine
 
 log = logging.getLogger("origin.orders")
 
@@ -42,7 +42,7 @@ async def clear_cart(*, session: AsyncSession, hold: InventoryHold) -> bool:
     cart = await session.get(Cart, intent.cart_id)
     if cart is None or cart.shop_id != hold.shop_id:
         return False
-    await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))  # type: ignore[arg-type]
+    await carts.clear(session, cart_id=cart.id)
     return True
 
 

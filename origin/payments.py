@@ -71,7 +71,8 @@ class CheckoutSession:
     currency: str | None
 
     @classmethod
-    def from_stripe(cls, obj: Any) -> CheckoutSession:
+    def from_stripe(cls, stripe_obj: Any) -> CheckoutSession:
+        obj = stripe_obj.to_dict() if hasattr(stripe_obj, "to_dict") else dict(stripe_obj)
         return cls(
             id=obj["id"],
             status=obj.get("status") or "open",

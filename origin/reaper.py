@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
+from origin import carts
 from origin.holds import end_hold, log_transition
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold
@@ -110,6 +111,10 @@ async def run_reaper(
     while True:
         try:
             await reap_once(sessions=sessions, payments=payments, metrics=metrics)
+            async with sessions() as session, session.begin():
+                purged = await carts.purge_expired(session, now=utcnow())
+            if purged:
+                log.info("expired carts purged", extra={"carts": purged})
         except asyncio.CancelledError:
             raise
         except Exception:

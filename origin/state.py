@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from origin.metrics import OriginMetrics
+from origin.payments import StripePayments
 from origin.settings import Settings
 
 
@@ -18,6 +19,7 @@ class OriginState:
     metrics: OriginMetrics
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    payments: StripePayments
     # Filled by later subsystems (Stripe client, central inventory, reaper task).
     extras: dict[str, Any] = field(default_factory=dict)
 

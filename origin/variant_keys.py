@@ -19,6 +19,15 @@ class VariantKeyError(ValueError):
     """A variant key or an attribute map that cannot be represented."""
 
 
+def _check_storable(text: str, what: str) -> None:
+    # NUL and lone surrogates cannot be encoded as UTF-8 nor stored in a PostgreSQL text
+    # column: letting them through would turn a bad request into a database error.
+    if "\x00" in text:
+        raise VariantKeyError(f"{what} must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise VariantKeyError(f"{what} must not contain unpaired surrogates")
+
+
 def _encode(text: str) -> str:
     return "".join(_ENCODE.get(ch, ch) for ch in text)
 
@@ -48,6 +57,8 @@ def normalize_attributes(attributes: Mapping[str, object] | None) -> dict[str, s
     for key, value in (attributes or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise VariantKeyError("variant attribute keys and values must be strings")
+        _check_storable(key, "variant attribute keys")
+        _check_storable(value, "variant attribute values")
         lower = key.lower()
         if not lower:
             raise VariantKeyError("variant attribute keys must not be empty")
@@ -58,6 +69,14 @@ def normalize_attributes(attributes: Mapping[str, object] | None) -> dict[str, s
 
 
 def format_variant_key(sku: str, attributes: Mapping[str, object] | None = None) -> str:
+    """The canonical key of ``sku`` with ``attributes`` (normalised as above).
+
+    The SKU is not encoded (SKUs are ``[A-Za-z0-9._-]``); one that is empty or contains
+    ``|`` would not parse back, so it is refused.
+    """
+    if not sku or "|" in sku:
+        raise VariantKeyError(f"SKU {sku!r} cannot start a variant key")
+    _check_storable(sku, "SKUs")
     parts = [sku]
     for key, value in normalize_attributes(attributes).items():
         parts.append(f"{_encode(key)}={_encode(value)}")
@@ -65,7 +84,12 @@ def format_variant_key(sku: str, attributes: Mapping[str, object] | None = None)
 
 
 def parse_variant_key(key: str) -> tuple[str, dict[str, str]]:
-    """Inverse of :func:`format_variant_key` for keys it produced."""
+    """Inverse of :func:`format_variant_key`: ``parse(format(s, a)) == (s, normalize(a))``.
+
+    Only canonical keys parse (lower-case, attributes in key order, no repeats), except that
+    percent escapes may use either hex case, as RFC 3986 allows.
+    """
+    _check_storable(key, "variant keys")
     sku, *pairs = key.split("|")
     if not sku:
         raise VariantKeyError("variant key has no SKU")

@@ -25,6 +25,11 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise BadRequest("The request body is nested too deeply.") from None
+    except ValueError as exc:
+        # e.g. an integer of more than 4300 digits: valid JSON, but not acceptable.
+        raise BadRequest(f"The request body is not acceptable JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     return data

@@ -1,0 +1,114 @@
+"""Catalog lookups, always scoped to one shop.
+
+Two shops may sell the same SKU at different prices, so every query here filters by shop —
+on the variant *and* on its product — and a SKU of another shop is simply not found.
+Lookups for many lines are one query. Prices come from here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from origin.line_items import LineRequest
+from origin.models import Coupon, Product, Variant
+from shared.errors import BadRequest, NotFound
+
+__all__ = ["CatalogItem", "find_coupon", "items_by_key", "require_coupon", "require_items"]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """A sellable variant as the catalog prices it now (minor units of the shop's currency).
+
+    ``price`` is the sale price, or for a rental shop the fee for the whole rental;
+    ``deposit`` is per unit and only charged by rental shops. Stock is deliberately absent:
+    availability is :mod:`origin.inventory`'s question.
+    """
+
+    variant_id: int
+    product_id: int
+    sku: str
+    variant_key: str
+    attributes: Mapping[str, str]
+    title: str
+    price: int
+    deposit: int
+
+
+async def items_by_key(
+    session: AsyncSession, *, shop_id: str, variant_keys: Iterable[str]
+) -> dict[str, CatalogItem]:
+    """The shop's variants among ``variant_keys``, by key; unknown keys are absent."""
+    keys = sorted(set(variant_keys))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Variant, Product)
+        .join(Product, col(Product.id) == col(Variant.product_id))
+        .where(
+            col(Variant.shop_id) == shop_id,
+            col(Product.shop_id) == shop_id,
+            col(Variant.variant_key).in_(keys),
+        )
+    )
+    items: dict[str, CatalogItem] = {}
+    for variant, product in rows:
+        assert variant.id is not None
+        assert product.id is not None
+        items[variant.variant_key] = CatalogItem(
+            variant_id=variant.id,
+            product_id=product.id,
+            sku=variant.sku,
+            variant_key=variant.variant_key,
+            attributes=dict(variant.attributes),
+            title=product.title,
+            price=product.price,
+            deposit=product.deposit,
+        )
+    return items
+
+
+async def require_items(
+    session: AsyncSession, *, shop_id: str, lines: Sequence[LineRequest]
+) -> dict[str, CatalogItem]:
+    """The catalog item of every line, or 404 ``UNKNOWN_SKU`` naming the first unknown one."""
+    items = await items_by_key(
+        session, shop_id=shop_id, variant_keys=(line.variant_key for line in lines)
+    )
+    for line in lines:
+        if line.variant_key not in items:
+            variant = f" with {line.attributes}" if line.attributes else " without attributes"
+            raise NotFound(
+                line.named(f"this shop sells no SKU {line.sku!r}{variant}."),
+                code="UNKNOWN_SKU",
+            )
+    return items
+
+
+async def find_coupon(session: AsyncSession, *, shop_id: str, code: str) -> Coupon | None:
+    """The shop's active coupon ``code`` (codes are case-insensitive, stored upper-case)."""
+    result = await session.execute(
+        select(Coupon).where(
+            col(Coupon.shop_id) == shop_id,
+            col(Coupon.code) == code.strip().upper(),
+            col(Coupon.active).is_(True),
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def require_coupon(
+    session: AsyncSession, *, shop_id: str, code: str, field: str = "couponCode"
+) -> Coupon:
+    """The coupon, or 400 ``INVALID_COUPON``: charging more than the customer was promised
+    without telling them is worse than refusing the checkout."""
+    coupon = await find_coupon(session, shop_id=shop_id, code=code)
+    if coupon is None:
+        raise BadRequest(
+            f"{field}: {code!r} is not an active coupon of this shop.", code="INVALID_COUPON"
+        )
+    return coupon

@@ -1,0 +1,123 @@
+"""Inventory validation (CONTRACT §3.2, plan items COM-201/COM-203): one contract for all.
+
+Request, canonical: ``{items: [{sku, quantity, variantAttributes?}]}`` with the shop from
+``x-shop-id``. Still accepted: a body ``shopId`` (the old multi-tenant shape), which must
+equal the header (else 400 ``SHOP_ID_MISMATCH``, never silently one of the two), and a
+per-line ``variantKey`` (deprecated), which must agree with ``variantAttributes`` when both
+are sent (400 ``VARIANT_KEY_MISMATCH``, see :mod:`origin.line_items`).
+
+Answer: ``{ok: true}``; 404 ``UNKNOWN_SKU`` for a SKU or variant the shop does not sell
+(as the cart answers); or 409 ``INSUFFICIENT_STOCK`` listing each short variant as
+``{sku, variantKey, requested, available}``, quantities of identical variants summed.
+
+Validation reads stock; it holds nothing, so its answer is advice — the checkout's hold
+is what takes stock atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from origin.catalog import require_items
+from origin.line_items import LineItems, LineRequest, merge_lines, resolve_items
+from origin.models import Shop, Variant
+from origin.request_bodies import StrictBody, parse_body
+from shared.errors import BadRequest, Conflict
+
+__all__ = [
+    "Shortage",
+    "ValidateBody",
+    "available_stock",
+    "find_shortages",
+    "insufficient_stock",
+    "parse_validate_request",
+    "shortages_for",
+]
+
+
+class ValidateBody(StrictBody):
+    shop_id: str | None = Field(default=None, alias="shopId")
+    items: LineItems
+
+
+def parse_validate_request(data: object, *, shop_id: str) -> list[LineRequest]:
+    """The request's lines, with COM-201's fail-closed rules applied."""
+    body = parse_body(ValidateBody, data)
+    if body.shop_id is not None and body.shop_id != shop_id:
+        raise BadRequest(
+            f"shopId: {body.shop_id!r} differs from the x-shop-id header {shop_id!r}.",
+            code="SHOP_ID_MISMATCH",
+        )
+    return resolve_items(body.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Shortage:
+    sku: str
+    variant_key: str
+    requested: int
+    available: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "variantKey": self.variant_key,
+            "requested": self.requested,
+            "available": self.available,
+        }
+
+
+async def available_stock(
+    session: AsyncSession, *, shop: Shop, variant_keys: Iterable[str]
+) -> dict[str, int]:
+    """How many of each variant the shop can still hold now.
+
+    This is the one place that answers "how many are available" for a shop: the central
+    pool of §3.6 (SKUs allocated to the shop in ``central_allocations``) plugs in here,
+    keyed the same way. Today it reads the shop's own ``Variant.available``.
+    """
+    keys = sorted(set(variant_keys))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Variant.variant_key, Variant.available).where(
+            col(Variant.shop_id) == shop.id, col(Variant.variant_key).in_(keys)
+        )
+    )
+    return {key: available for key, available in rows}
+
+
+def find_shortages(lines: Sequence[LineRequest], stock: Mapping[str, int]) -> list[Shortage]:
+    """Variants asked for beyond their stock, each once with its summed quantity."""
+    return [
+        Shortage(line.sku, line.variant_key, line.quantity, stock.get(line.variant_key, 0))
+        for line in merge_lines(lines)
+        if line.quantity > stock.get(line.variant_key, 0)
+    ]
+
+
+async def shortages_for(
+    session: AsyncSession, *, shop: Shop, lines: Sequence[LineRequest]
+) -> list[Shortage]:
+    """404 ``UNKNOWN_SKU`` for lines the shop does not sell; else what is short (maybe none)."""
+    await require_items(session, shop_id=shop.id, lines=lines)
+    stock = await available_stock(
+        session, shop=shop, variant_keys=(line.variant_key for line in lines)
+    )
+    return find_shortages(lines, stock)
+
+
+def insufficient_stock(shortages: Sequence[Shortage]) -> Conflict:
+    """409 ``INSUFFICIENT_STOCK`` with ``ok: false`` and the short lines (§3.2, §3.3 step 3)."""
+    names = ", ".join(f"{s.variant_key} ({s.available} of {s.requested})" for s in shortages)
+    return Conflict(
+        f"Not enough stock for {names}.",
+        code="INSUFFICIENT_STOCK",
+        extra={"ok": False, "items": [shortage.to_json() for shortage in shortages]},
+    )
