@@ -1,4 +1,4 @@
-"""``python -m origin migrate | seed --file F [--reset-stock]``."""
+"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from sqlmodel import select
 from origin import migrate
 from origin.catalog_file import CatalogError, load_catalog
 from origin.db import engine_scope, session_factory
+from origin.metrics import OriginMetrics
 from origin.models import Shop
+from origin.payments import StripePayments
+from origin.reaper import reap_once
 from origin.seed import SeedReport, seed_catalog
-from origin.settings import DatabaseSettings
+from origin.settings import DatabaseSettings, Settings
 from shared.settings import SettingsError, load_settings
 
 
@@ -27,10 +30,25 @@ async def _seed(database_url: str, path: Path, *, reset_stock: bool) -> SeedRepo
             return await seed_catalog(session, catalog, reset_stock=reset_stock)
 
 
+async def _reap(settings: Settings) -> int:
+    metrics = OriginMetrics()
+    async with engine_scope(settings.database_url, pool_size=2) as engine:
+        payments = StripePayments(settings, metrics)
+        try:
+            return await reap_once(
+                sessions=session_factory(engine), payments=payments, metrics=metrics
+            )
+        finally:
+            await payments.aclose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m origin")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    commands.add_parser(
+        "reap-holds", help="one reaper pass: expire holds past their expiry, print how many"
+    )
     seed = commands.add_parser("seed", help="upsert shops, products, stock from a catalog file")
     seed.add_argument("--file", required=True, type=Path)
     seed.add_argument(
@@ -41,10 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings(DatabaseSettings)
+        settings = load_settings(Settings if args.command == "reap-holds" else DatabaseSettings)
     except SettingsError as exc:
         print(f"origin: {exc}", file=sys.stderr)
         return 1
+
+    if args.command == "reap-holds":
+        assert isinstance(settings, Settings)
+        print(f"expired {asyncio.run(_reap(settings))} hold(s)")
+        return 0
 
     if args.command == "migrate":
         migrate.upgrade(settings.database_url)
