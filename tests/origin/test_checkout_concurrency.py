@@ -1,0 +1,148 @@
+"""Concurrency decided by the database: one hold per intent, never oversold, across processes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import GATEWAY_TOKEN, WEBHOOK_SECRET, OriginClient
+from tests.origin.support import (
+    HEADBAND_M_KEY,
+    all_holds,
+    assert_conserved,
+    available,
+    sim_sessions,
+)
+from tests.support.processes import start_uvicorn
+
+CHECKOUT = "/api/checkout-session"
+ONE = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "m", "color": "navy"}}
+
+
+async def test_fifty_concurrent_checkouts_of_one_intent_make_one_hold_one_session(
+    shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            shop_origin.request(
+                "POST", CHECKOUT, json={"items": [ONE]}, headers={"Idempotency-Key": "same"}
+            )
+            for _ in range(50)
+        )
+    )
+    assert all(r.status_code in (200, 201) for r in responses), {r.status_code for r in responses}
+    assert sum(r.status_code == 201 for r in responses) == 1
+    assert len({r.json()["sessionId"] for r in responses}) == 1
+    assert len(await all_holds(sessions)) == 1
+    assert len(await sim_sessions(sim)) == 1
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 24
+    await assert_conserved(sessions, seeded)
+
+
+async def _flash_sale(clients: list[OriginClient | httpx.AsyncClient], buyers: int) -> list[int]:
+    async def buy(i: int) -> int:
+        client = clients[i % len(clients)]
+        headers = {"Idempotency-Key": f"buyer-{i}", "x-shop-id": "testshop"}
+        if isinstance(client, OriginClient):
+            response = await client.request(
+                "POST", CHECKOUT, json={"items": [ONE]}, headers=headers
+            )
+        else:
+            response = await client.post(
+                CHECKOUT,
+                json={"items": [ONE]},
+                headers={**headers, "x-gateway-token": GATEWAY_TOKEN},
+            )
+        return response.status_code
+
+    return list(await asyncio.gather(*(buy(i) for i in range(buyers))))
+
+
+async def test_flash_sale_of_200_buyers_for_25_units_sells_exactly_25(
+    shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
+) -> None:
+    statuses = await _flash_sale([shop_origin], 200)
+    assert statuses.count(201) == 25
+    assert statuses.count(409) == 175
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 0
+    holds = await all_holds(sessions)
+    assert len(holds) == 25
+    assert all(h.status == "active" for h in holds)
+    await assert_conserved(sessions, seeded)
+
+
+async def test_flash_sale_across_two_origin_processes_sharing_the_database(
+    pg_url: str,
+    stripe_sim: Any,
+    sim: httpx.AsyncClient,
+    sessions: Any,
+    seeded: Any,
+    log_dir: Path,
+) -> None:
+    env = {
+        "DATABASE_URL": pg_url,
+        "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+        "STRIPE_SECRET_KEY": "sk_test_processes",
+        "STRIPE_API_BASE": stripe_sim.url,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_MAX_NETWORK_RETRIES": "0",
+        "HOLD_REAPER_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
+               for i in range(2)]  # fmt: skip
+    try:
+        clients = [httpx.AsyncClient(base_url=o.url, timeout=30) for o in origins]
+        statuses = await _flash_sale(list(clients), 120)
+        for client in clients:
+            await client.aclose()
+    finally:
+        for origin in origins:
+            origin.stop()
+    assert statuses.count(201) == 25, sorted(set(statuses))
+    assert statuses.count(409) == 95
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 0
+    assert len(await all_holds(sessions)) == 25
+    await assert_conserved(sessions, seeded)
+
+
+async def test_same_intent_across_two_origin_processes_converges(
+    pg_url: str,
+    stripe_sim: Any,
+    sim: httpx.AsyncClient,
+    sessions: Any,
+    seeded: Any,
+    log_dir: Path,
+) -> None:
+    env = {
+        "DATABASE_URL": pg_url,
+        "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+        "STRIPE_SECRET_KEY": "sk_test_processes",
+        "STRIPE_API_BASE": stripe_sim.url,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "HOLD_REAPER_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
+               for i in range(2)]  # fmt: skip
+    headers = {"x-gateway-token": GATEWAY_TOKEN, "x-shop-id": "testshop", "Idempotency-Key": "x"}
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        origins[i % 2].url + CHECKOUT, json={"items": [ONE]}, headers=headers
+                    )
+                    for i in range(20)
+                )
+            )
+    finally:
+        for origin in origins:
+            origin.stop()
+    assert {r.status_code for r in responses} <= {200, 201}
+    assert len({r.json()["sessionId"] for r in responses}) == 1
+    assert len(await all_holds(sessions)) == 1
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 24
