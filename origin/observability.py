@@ -1,8 +1,9 @@
-"""Request metrics and the ``/metrics`` endpoint of the origin."""
+"""Request metrics, the access log (one JSON line per request) and ``/metrics``."""
 
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,6 +15,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from origin.metrics import OriginMetrics
 from origin.state import get_state
 from shared.errors import Unauthorized
+
+log = logging.getLogger("origin.access")
+# Probes would drown the access log.
+_QUIET = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 class RequestMetricsMiddleware:
@@ -41,8 +53,20 @@ class RequestMetricsMiddleware:
         finally:
             route = scope.get("route")
             label = route.path if isinstance(route, Route) else "unmatched"
+            elapsed = time.perf_counter() - started
             self.metrics.requests.labels(label, str(status)).inc()
-            self.metrics.request_duration.labels(label).observe(time.perf_counter() - started)
+            self.metrics.request_duration.labels(label).observe(elapsed)
+            if label not in _QUIET:
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": label,
+                        "status": status,
+                        "shop": _header(scope, b"x-shop-id"),
+                        "durationMs": round(elapsed * 1000, 2),
+                    },
+                )
 
 
 async def metrics_endpoint(request: Request) -> Response:

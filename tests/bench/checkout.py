@@ -1,0 +1,316 @@
+"""``make bench-checkout``: checkout sessions per second through gateway + origin.
+
+One run measures, on this machine:
+
+1. **many SKUs** — each request checks out one unit of one of 200 SKUs;
+2. **one hot SKU** — every request takes one unit of the same variant (the row every hold
+   must update: the worst case for lock contention);
+3. **the raw ceiling** — the same conditional ``UPDATE … WHERE available >= 1`` plus the hold
+   and hold-item INSERTs, in one transaction, driven by asyncpg directly on the hot row.
+
+Everything is real: PostgreSQL (a throw-away database), the Stripe stand-in process, an
+origin process and a gateway process (rate limiting off for the checkout class, so the
+limiter is not what is measured). While the hot-SKU load runs, ``pg_stat_activity`` is
+sampled every 20 ms for backends waiting on a lock: the hold path takes its row lock only
+inside phase A's short transaction, never across the Stripe call, and the samples show it.
+
+Results go to ``tests/bench/results/checkout.json`` and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from origin import migrate  # noqa: E402
+from tests.support import databases  # noqa: E402
+from tests.support.processes import free_port, start_process, start_uvicorn  # noqa: E402
+
+FRONT_DOOR = "bench-front-door"
+GATEWAY_TOKEN = "bench-gateway-token"
+WEBHOOK_SECRET = "whsec_bench"
+SKUS = 200
+
+
+def bench_catalog() -> dict[str, Any]:
+    products = [
+        {"shopId": "bench", "sku": f"sku-{i:03d}", "title": f"Item {i}", "price": 1000 + i,
+         "variants": [{"attributes": {}, "stock": 1_000_000}]}
+        for i in range(SKUS)
+    ]  # fmt: skip
+    products.append(
+        {"shopId": "bench", "sku": "hot", "title": "Hot item", "price": 2500,
+         "variants": [{"attributes": {"size": "m"}, "stock": 1_000_000}]}
+    )  # fmt: skip
+    return {
+        "shops": [
+            {"id": "bench", "name": "Bench", "type": "sale", "currency": "usd",
+             "checkoutMode": "hosted", "successUrl": "https://bench.example/ok",
+             "cancelUrl": "https://bench.example/cart"}
+        ],
+        "products": products,
+    }  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def drive(
+    call: Callable[[int], Awaitable[int]], *, concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """Run ``call`` from ``concurrency`` workers; a call answers its HTTP-like status."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors = 0
+    counter = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal errors, counter
+        while time.monotonic() < deadline:
+            counter += 1
+            started = time.perf_counter()
+            status = await call(counter)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status in (200, 201):
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "concurrency": concurrency,
+        "statuses": statuses,
+    }
+
+
+async def sample_lock_waits(dsn: str, stop: asyncio.Event) -> dict[str, Any]:
+    """How many backends wait on a lock, sampled every 20 ms while the load runs."""
+    connection = await asyncpg.connect(dsn)
+    samples: list[int] = []
+    try:
+        while not stop.is_set():
+            waiting = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            samples.append(int(waiting))
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()
+    return {
+        "samples": len(samples),
+        "mean_backends_waiting_on_lock": round(statistics.fmean(samples), 3) if samples else 0,
+        "max_backends_waiting_on_lock": max(samples, default=0),
+        "share_of_samples_with_a_lock_wait": round(
+            sum(1 for s in samples if s) / len(samples), 3
+        ) if samples else 0,
+    }  # fmt: skip
+
+
+async def checkout_load(
+    gateway_url: str, *, hot: bool, concurrency: int, seconds: float, dsn: str
+) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=gateway_url, limits=limits, timeout=30) as client:
+        run = uuid.uuid4().hex[:8]
+
+        async def call(i: int) -> int:
+            item = (
+                {"sku": "hot", "quantity": 1, "variantAttributes": {"size": "m"}}
+                if hot
+                else {"sku": f"sku-{i % SKUS:03d}", "quantity": 1}
+            )
+            response = await client.post(
+                "/api/checkout-session",
+                json={"items": [item]},
+                headers={
+                    "x-front-door-token": FRONT_DOOR,
+                    "x-shop-id": "bench",
+                    "Idempotency-Key": f"{run}-{i}",
+                    "cf-connecting-ip": f"10.0.{i % 250}.{i % 200}",
+                },
+            )
+            return response.status_code
+
+        await drive(call, concurrency=concurrency, seconds=1.0)  # warm-up
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_lock_waits(dsn, stop))
+        result = await drive(call, concurrency=concurrency, seconds=seconds)
+        stop.set()
+        result["lock_waits"] = await sampler
+        return result
+
+
+async def raw_ceiling(dsn: str, *, concurrency: int, seconds: float) -> dict[str, Any]:
+    """The hold's SQL alone, on the hot row: the most this database can do for it."""
+    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    assert pool is not None
+    variant_id = await pool.fetchval("SELECT id FROM variants WHERE sku = 'hot'")
+    await pool.execute(
+        "INSERT INTO checkout_intents (id, shop_id, fingerprint, created_at) "
+        "VALUES ('bench-intent', 'bench', 'f', now()) ON CONFLICT DO NOTHING"
+    )
+
+    async def call(i: int) -> int:
+        hold_id = f"raw_{uuid.uuid4().hex}"
+        async with pool.acquire() as connection, connection.transaction():
+            taken = await connection.execute(
+                "UPDATE variants SET available = available - 1, updated_at = now() "
+                "WHERE id = $1 AND available >= 1",
+                variant_id,
+            )
+            if taken != "UPDATE 1":
+                return 409
+            await connection.execute(
+                "INSERT INTO inventory_holds (id, shop_id, intent_id, status, active_key, "
+                "stripe_idempotency_key, expires_at, currency, amount_total, deposit_total, "
+                "rental_days, price_changed, pricing, payment_status, created_at, updated_at) "
+                "VALUES ($1, 'bench', 'bench-intent', 'active', $1, $1, now() + interval "
+                "'30 minutes', 'usd', 2500, 0, 0, false, '{}', 'pending', now(), now())",
+                hold_id,
+            )
+            await connection.execute(
+                "INSERT INTO hold_items (hold_id, pool, variant_id, sku, variant_key, quantity) "
+                "VALUES ($1, 'shop', $2, 'hot', 'hot|size=m', 1)",
+                hold_id,
+                variant_id,
+            )
+        return 201
+
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_lock_waits(dsn, stop))
+    result = await drive(call, concurrency=concurrency, seconds=seconds)
+    stop.set()
+    result["lock_waits"] = await sampler
+    await pool.close()
+    return result
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    from origin.catalog_file import parse_catalog
+    from origin.db import create_engine, session_factory
+    from origin.seed import seed_catalog
+
+    url = await asyncio.to_thread(databases.create_database, "ce_bench")
+    dsn = databases.asyncpg_url(url)
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
+    processes = []
+    try:
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_engine(url)
+        async with session_factory(engine)() as session, session.begin():
+            await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
+        await engine.dispose()
+
+        sim_port = free_port()
+        sim = start_process(
+            "stripe-sim",
+            ["-m", "tests.stripe_sim", "--port", str(sim_port), "--webhook-url",
+             f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
+             "--webhook-retries", "0", "--log-level", "warning"],
+            port=sim_port, env={}, log_dir=log_dir, health_path="/_sim/faults",
+        )  # fmt: skip
+        processes.append(sim)
+        origin = start_uvicorn(
+            "origin",
+            "origin.app:create_app",
+            env={
+                "DATABASE_URL": url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+                "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": sim.url,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
+                "LOG_LEVEL": "WARNING", "ORIGIN_DB_POOL_SIZE": str(args.concurrency),
+            },
+            log_dir=log_dir,
+        )  # fmt: skip
+        processes.append(origin)
+        gateway = start_uvicorn(
+            "gateway",
+            "gateway.app:create_app",
+            env={
+                "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
+                "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN,
+                "GATEWAY_REDIS_URL": os.environ.get("BENCH_REDIS_URL", databases.REDIS_URL),
+                "GATEWAY_REDIS_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
+                "CHECKOUT_RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING",
+            },
+            log_dir=log_dir,
+        )  # fmt: skip
+        processes.append(gateway)
+
+        results: dict[str, Any] = {
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "settings": {"concurrency": args.concurrency, "seconds": args.seconds},
+        }
+        results["many_skus"] = await checkout_load(
+            gateway.url, hot=False, concurrency=args.concurrency, seconds=args.seconds, dsn=dsn
+        )
+        results["hot_sku"] = await checkout_load(
+            gateway.url, hot=True, concurrency=args.concurrency, seconds=args.seconds, dsn=dsn
+        )
+        for process in processes:
+            process.stop()
+        processes.clear()
+        results["raw_ceiling_hot_row"] = await raw_ceiling(
+            dsn, concurrency=args.concurrency, seconds=args.seconds
+        )
+        ceiling = results["raw_ceiling_hot_row"]["rps"]
+        results["hot_sku_share_of_raw_ceiling"] = round(results["hot_sku"]["rps"] / ceiling, 3)
+        return results
+    finally:
+        for process in processes:
+            process.stop()
+        await asyncio.to_thread(databases.drop_database, url)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args))
+    out = ROOT / "tests" / "bench" / "results" / "checkout.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'scenario':<22}{'rps':>9}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'lock wait':>11}")
+    for name in ("many_skus", "hot_sku", "raw_ceiling_hot_row"):
+        r = results[name]
+        print(
+            f"{name:<22}{r['rps']:>9}{r['p50_ms']:>10}{r['p99_ms']:>10}{r['errors']:>8}"
+            f"{r['lock_waits']['mean_backends_waiting_on_lock']:>11}"
+        )
+    print(f"hot SKU / raw ceiling: {results['hot_sku_share_of_raw_ceiling']:.1%} (target ≥ 35%)")
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The whole stack as real processes: gateway → origin, and ``make run``'s launcher."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import GATEWAY_TOKEN, ROOT_DIR, WEBHOOK_SECRET
+from tests.support.processes import free_port, start_uvicorn
+
+pytestmark = pytest.mark.e2e
+FRONT_DOOR = "e2e-front-door"
+
+
+def test_request_is_forwarded_through_real_gateway_to_real_origin(
+    pg_url: str, seeded: Any, log_dir: Path
+) -> None:
+    origin = start_uvicorn(
+        "origin",
+        "origin.app:create_app",
+        env={
+            "DATABASE_URL": pg_url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+            "STRIPE_SECRET_KEY": "sk_test_e2e", "STRIPE_API_BASE": "http://127.0.0.1:9",
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
+        },
+        log_dir=log_dir,
+    )  # fmt: skip
+    gateway = start_uvicorn(
+        "gateway",
+        "gateway.app:create_app",
+        env={
+            "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
+            "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN, "GATEWAY_REDIS_URL": "",
+        },
+        log_dir=log_dir,
+    )  # fmt: skip
+    try:
+        headers = {"x-front-door-token": FRONT_DOOR, "x-shop-id": "testshop"}
+        body = {"items": [{"sku": "clip", "quantity": 2}]}
+        ok = httpx.post(gateway.url + "/api/inventory/validate", json=body, headers=headers)
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"ok": True}
+        request_id = ok.headers["x-request-id"]
+        assert request_id
+
+        unknown = httpx.post(
+            gateway.url + "/api/inventory/validate",
+            json=body,
+            headers={**headers, "x-shop-id": "no-such-shop", "x-request-id": "trace-me-1"},
+        )
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "SHOP_NOT_FOUND"
+        # The id the client sent is the one the origin logged and answered with.
+        assert unknown.json()["error"]["requestId"] == "trace-me-1"
+        assert unknown.headers["x-request-id"] == "trace-me-1"
+
+        direct = httpx.post(origin.url + "/api/inventory/validate", json=body, headers=headers)
+        assert direct.status_code == 401
+        assert direct.json()["error"]["code"] == "GATEWAY_UNAUTHORIZED"
+    finally:
+        gateway.stop()
+        origin.stop()
+    assert "trace-me-1" in origin.log_text()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    ).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {
+        "GATEWAY_PORT": free_port(),
+        "ORIGIN_PORT": free_port(),
+        "STRIPE_SIM_PORT": free_port(),
+    }
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GATEWAY_", "ORIGIN_", "STRIPE_", "DATABASE_URL"))
+    }
+    env.update({k: str(v) for k, v in ports.items()})
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    proc = subprocess.Popen(
+        [sys.executable, "deploy/run_local.py"],
+        cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    output: list[str] = []
+    curl = None
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and curl is None:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if line.strip().startswith("curl "):
+                curl = line.strip()
+        assert curl is not None, "".join(output)
+        args = shlex.split(curl)
+        url = next(a for a in args if a.startswith("http://"))
+        headers = dict(
+            h.split(": ", 1) for i, h in enumerate(args) if i > 0 and args[i - 1] == "-H"
+        )
+        data = args[args.index("-d") + 1]
+        response = httpx.post(url, content=data, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"ok": True}
+        children = _children(proc.pid)
+        assert len(children) == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        output.append(rest)
+    assert proc.returncode == 0, "".join(output)
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
+    assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
+
+
+def _is_zombie_or_gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "State:\tZ" in status
