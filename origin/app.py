@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from origin.cart_routes import CartEndpoint
+from origin.central import CentralInventory
 from origin.checkout import checkout_session
 from origin.db import create_engine, session_factory
 from origin.inventory_routes import validate_inventory
@@ -88,12 +89,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         payments = StripePayments(settings, metrics)
+        sessions = session_factory(engine)
+        central = CentralInventory.open(settings, metrics, sessions=sessions)
         state = OriginState(
             settings=settings,
             metrics=metrics,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             payments=payments,
+            central=central,
         )
         app.state.origin = state
         reaper = None
@@ -107,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ),
                 name="hold-reaper",
             )
+        central.start()
         log.info("origin started", extra={"env": settings.origin_env})
         try:
             yield
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 reaper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reaper
+            await central.aclose()
             await payments.aclose()
             await engine.dispose()
 
@@ -131,9 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(RequestMetricsMiddleware, metrics=metrics),
-            Middleware(
-                GatewayTokenMiddleware, token=settings.origin_gateway_token.get_secret_value()
-            ),
+            Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),
         ],
     )
     install_error_handlers(app)

@@ -52,6 +52,12 @@ class Settings(DatabaseSettings):
     enable_stripe_error_classification: bool = True
     webhook_tenant_assertion_enabled: bool = True
     enforce_central_inventory: bool = False
+    # A separate central database must never stall checkout: connect and statements are
+    # bounded by this, after which the pool counts as unavailable (§3.6).
+    central_inventory_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # How often holds mirrored in a separate central database are brought in line with the
+    # origin's (a backstop for the immediate follow-up after each transaction).
+    central_inventory_sync_interval_seconds: float = Field(default=30.0, gt=0)
 
     inventory_hold_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
     hold_reaper_interval_seconds: float = Field(default=30.0, gt=0)
@@ -80,6 +86,10 @@ class Settings(DatabaseSettings):
         if self.stripe_api_base is None and not key.startswith(("sk_live_", "sk_test_", "rk_")):
             raise ValueError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_…)")
         return self
+
+    @property
+    def gateway_tokens(self) -> tuple[str, ...]:
+        return _split_secrets(self.origin_gateway_token)
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:

@@ -47,14 +47,16 @@ async def resolve_shop(request: Request, session: AsyncSession) -> Shop:
 class GatewayTokenMiddleware:
     """Every ``/api/*`` request must carry ``x-gateway-token`` (401 ``GATEWAY_UNAUTHORIZED``)."""
 
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
+    def __init__(self, app: ASGIApp, *, tokens: tuple[str, ...]) -> None:
         self.app = app
-        self.token = token.encode()
+        # Several tokens during a rotation; every one is compared (constant time each).
+        self.tokens = tuple(t.encode() for t in tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             presented = next((v for k, v in scope["headers"] if k == b"x-gateway-token"), b"")
-            if not hmac.compare_digest(presented, self.token):
+            matches = [hmac.compare_digest(presented, token) for token in self.tokens]
+            if not any(matches):
                 response = error_response(
                     Unauthorized(
                         "This service only accepts requests from the gateway.",

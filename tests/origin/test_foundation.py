@@ -86,3 +86,24 @@ async def test_order_status_requires_session_id(origin: OriginClient, seeded: An
     response = await origin.request("GET", "/api/order-status")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+async def test_gateway_token_rotation_accepts_each_listed_token(
+    origin_factory: Any, seeded: Any
+) -> None:
+    origin = await origin_factory(origin_gateway_token="old-token,new-token")
+    for token in ("old-token", "new-token"):
+        response = await origin.request(
+            "GET",
+            "/api/order-status",
+            params={"sessionId": "cs_x"},
+            headers={"x-gateway-token": token},
+        )
+        assert response.status_code == 404  # past the token check: the session is unknown
+    refused = await origin.request(
+        "GET",
+        "/api/order-status",
+        params={"sessionId": "cs_x"},
+        headers={"x-gateway-token": "old-token,new-token"},
+    )
+    assert refused.status_code == 401
