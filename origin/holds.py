@@ -10,6 +10,10 @@ Every function takes ``*, session`` and never commits; the caller owns the trans
   duplicate fails its INSERT and the caller reads the winner's hold instead.
 - Ending a hold is a conditional status change (``WHERE status = 'active'``); only the one
   transaction that changes the row gives the stock back, however many race.
+- The central pool (pool ``central``) is taken the same way when it lives in the origin's
+  database. When ``CENTRAL_INVENTORY_DATABASE_URL`` puts it elsewhere, the sessions carry a
+  :class:`SeparateCentralPool` (:mod:`origin.central_database`) that reserves it in its own
+  database and makes it follow the hold; without one, nothing here changes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +68,37 @@ class InsufficientStock(Conflict):
             extra={"ok": False, "items": list(short)},
         )
         self.short = list(short)
+
+
+# Where bound sessions carry a separate central pool (origin.central.CentralInventory.bind).
+SEPARATE_CENTRAL_POOL = "origin.separate_central_pool"
+
+
+class SeparateCentralPool(Protocol):
+    """The central pool in a database of its own (``CENTRAL_INVENTORY_DATABASE_URL``).
+
+    Its stock cannot be taken in the caller's transaction: it is reserved in a transaction of
+    its own keyed by the hold id, and after the caller's transaction ends it follows what the
+    origin then says of the hold (kept, committed, ended — or never written: given back).
+    """
+
+    async def reserve(
+        self, *, session: AsyncSession, hold: InventoryHold, lines: Sequence[StockLine]
+    ) -> list[StockLine]:
+        """Reserve ``lines`` for ``hold``; returns shop-stock lines to take instead (fallback)."""
+        ...
+
+    async def retake(self, *, session: AsyncSession, hold: InventoryHold) -> None:
+        """A late payment: take the hold's central stock again or raise InsufficientStock."""
+        ...
+
+    def follow(self, *, session: AsyncSession, hold_id: str) -> None:
+        """Bring the hold's central reservation in line once ``session``'s transaction ends."""
+        ...
+
+
+def separate_central_pool(session: AsyncSession) -> SeparateCentralPool | None:
+    return cast(SeparateCentralPool | None, session.info.get(SEPARATE_CENTRAL_POOL))
 
 
 def new_hold_id() -> str:
@@ -174,8 +209,18 @@ async def insert_hold(
     """
     session.add(hold)
     await session.flush()
-    await take_stock(session=session, lines=lines)
-    for line in sorted(lines, key=lambda line: line.order_key):
+    remote = separate_central_pool(session)
+    local = [line for line in lines if remote is None or line.pool == "shop"]
+    reserved = [line for line in lines if remote is not None and line.pool == "central"]
+    await take_stock(session=session, lines=local)
+    if remote is not None and reserved:
+        # Last, so that a shortage of shop stock never reaches the other database.
+        fallback = await remote.reserve(session=session, hold=hold, lines=reserved)
+        if fallback:
+            await take_stock(session=session, lines=fallback)
+            local += fallback
+            reserved = []
+    for line in sorted(local, key=lambda line: line.order_key):
         session.add(
             HoldItem(
                 hold_id=hold.id,
@@ -188,7 +233,7 @@ async def insert_hold(
             )
         )
     await session.flush()
-    pools = {line.pool for line in lines}
+    pools = {line.pool for line in local} | ({"central"} if reserved else set())
     metrics.holds_created.labels(hold.shop_id, ",".join(sorted(pools))).inc()
     return hold
 
@@ -230,6 +275,9 @@ async def end_hold(
     if _rowcount(result) == 0:
         return False
     await give_back_stock(session=session, items=await hold_items(session=session, hold_id=hold.id))
+    remote = separate_central_pool(session)
+    if remote is not None:
+        remote.follow(session=session, hold_id=hold.id)
     hold.status, hold.active_key, hold.end_reason, hold.ended_at = to, None, reason, now
     metrics.hold_transitions.labels(hold.shop_id, to).inc()
     log_transition(hold, to, reason=reason)
@@ -255,6 +303,9 @@ async def commit_hold(
         ),
         {"id": hold.id, "now": _now_param(session)},
     )
+    remote = separate_central_pool(session)
+    if remote is not None:
+        remote.follow(session=session, hold_id=hold.id)
     if _rowcount(result) == 1:
         hold.status, hold.active_key = "committed", None
         metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
@@ -277,6 +328,8 @@ async def commit_hold(
     savepoint = await session.begin_nested()
     try:
         await take_stock(session=session, lines=lines)
+        if remote is not None:
+            await remote.retake(session=session, hold=hold)
     except InsufficientStock:
         await savepoint.rollback()
         log_transition(hold, "late payment could not re-take stock", status=hold.status)

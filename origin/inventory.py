@@ -7,8 +7,10 @@ per-line ``variantKey`` (deprecated), which must agree with ``variantAttributes`
 are sent (400 ``VARIANT_KEY_MISMATCH``, see :mod:`origin.line_items`).
 
 Answer: ``{ok: true}``; 404 ``UNKNOWN_SKU`` for a SKU or variant the shop does not sell
-(as the cart answers); or 409 ``INSUFFICIENT_STOCK`` listing each short variant as
-``{sku, variantKey, requested, available}``, quantities of identical variants summed.
+(as the cart answers); 409 ``INSUFFICIENT_STOCK`` listing each short variant as
+``{sku, variantKey, requested, available}``, quantities of identical variants summed; or
+503 ``INVENTORY_UNAVAILABLE`` when the shop must sell from the central pool and it is
+unavailable (§3.6, :mod:`origin.central`).
 
 Validation reads stock; it holds nothing, so its answer is advice — the checkout's hold
 is what takes stock atomically.
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from origin.catalog import require_items
+from origin.central import central_inventory
 from origin.line_items import LineItems, LineRequest, merge_lines, resolve_items
 from origin.models import Shop, Variant
 from origin.request_bodies import StrictBody, parse_body
@@ -78,19 +81,25 @@ async def available_stock(
 ) -> dict[str, int]:
     """How many of each variant the shop can still hold now.
 
-    This is the one place that answers "how many are available" for a shop: the central
-    pool of §3.6 (SKUs allocated to the shop in ``central_allocations``) plugs in here,
-    keyed the same way. Today it reads the shop's own ``Variant.available``.
+    The one place that answers "how many are available" for a shop: a variant the central
+    pool serves for this shop (§3.6) reads the pool's row, shared with every shop its SKU is
+    allocated to; any other variant reads the shop's own ``Variant.available``. The pool's
+    policy applies here: 503 ``INVENTORY_UNAVAILABLE`` or a counted fallback.
     """
     keys = sorted(set(variant_keys))
     if not keys:
         return {}
-    rows = await session.execute(
-        select(Variant.variant_key, Variant.available).where(
-            col(Variant.shop_id) == shop.id, col(Variant.variant_key).in_(keys)
+    routing = await central_inventory(session).route(session, shop=shop, variant_keys=keys)
+    stock = {key: row.available for key, row in routing.central.items()}
+    own = [key for key in keys if key not in stock]
+    if own:
+        rows = await session.execute(
+            select(Variant.variant_key, Variant.available).where(
+                col(Variant.shop_id) == shop.id, col(Variant.variant_key).in_(own)
+            )
         )
-    )
-    return {key: available for key, available in rows}
+        stock.update({key: available for key, available in rows})
+    return stock
 
 
 def find_shortages(lines: Sequence[LineRequest], stock: Mapping[str, int]) -> list[Shortage]:

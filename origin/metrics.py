@@ -109,3 +109,9 @@ class OriginMetrics:
             ["shop", "env"],
             registry=r,
         )
+        self.central_retake_failed = Counter(
+            "inventory_central_retake_failed",
+            "Paid holds whose central stock could not be taken again (separate central DB)",
+            ["shop"],
+            registry=r,
+        )

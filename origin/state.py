@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from origin.central import CentralInventory
 from origin.metrics import OriginMetrics
 from origin.payments import StripePayments
 from origin.settings import Settings
@@ -22,6 +23,8 @@ class OriginState:
     payments: StripePayments
     # Filled by later subsystems (Stripe client, central inventory, reaper task).
     extras: dict[str, Any] = field(default_factory=dict)
+    # The central pool (§3.6); ``sessions`` are bound to it. None only where nothing binds one.
+    central: CentralInventory | None = None
 
 
 def get_state(request: Request) -> OriginState:

@@ -1,7 +1,9 @@
-"""Which stock a checkout takes: the shop's own variants (and, later, the central pool).
+"""Which stock a checkout takes: the shop's own variants or the central pool (CONTRACT §3.6).
 
-The single place where a hold's demand is turned into rows of stock to decrement, so that
-the central-inventory policy of CONTRACT §3.6 plugs in here and nowhere else.
+The single place where a hold's demand is turned into rows of stock to decrement. A variant
+the central pool serves for the shop (:meth:`origin.central.CentralInventory.route`, policy
+applied: it may refuse with 503 ``INVENTORY_UNAVAILABLE`` or fall back, counted) becomes a
+``central`` line on its ``central_stock`` row; every other variant a ``shop`` line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from origin.catalog import CatalogItem
+from origin.central import central_inventory
 from origin.holds import StockLine
 from origin.line_items import LineRequest, merge_lines
 from origin.models import Shop
@@ -24,13 +27,25 @@ async def stock_lines_for(
     catalog: Mapping[str, CatalogItem],
 ) -> list[StockLine]:
     """One demand per variant (two lines of one variant are one demand)."""
+    merged = merge_lines(lines)
+    routing = await central_inventory(session).route(
+        session, shop=shop, variant_keys=(line.variant_key for line in merged)
+    )
     return [
         StockLine(
+            pool="central",
+            stock_id=routing.central[line.variant_key].id,
+            sku=line.sku,
+            variant_key=line.variant_key,
+            quantity=line.quantity,
+        )
+        if line.variant_key in routing.central
+        else StockLine(
             pool="shop",
             stock_id=catalog[line.variant_key].variant_id,
             sku=line.sku,
             variant_key=line.variant_key,
             quantity=line.quantity,
         )
-        for line in merge_lines(lines)
+        for line in merged
     ]

@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from origin.models import metadata
 from origin.seed import seed_catalog
 from origin.settings import Settings
 from tests.support import databases
+from tests.support.processes import ServiceProcess, free_port, start_process
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -187,3 +189,61 @@ def log_dir(tmp_path: Path) -> Path:
     path = tmp_path / "logs"
     path.mkdir()
     return path
+
+
+@dataclass
+class StripeSim:
+    """The Stripe stand-in as a real process (``python -m tests.stripe_sim``)."""
+
+    url: str
+    process: ServiceProcess
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+
+def start_stripe_sim(log_dir: Path, *, webhook_url: str, extra: list[str] | None = None) -> Any:
+    port = free_port()
+    args = [
+        "-m", "tests.stripe_sim", "--port", str(port), "--webhook-url", webhook_url,
+        "--webhook-secret", WEBHOOK_SECRET, "--webhook-retries", "0",
+        "--log-level", "warning", *(extra or []),
+    ]  # fmt: skip
+    process = start_process(
+        "stripe-sim", args, port=port, env={}, log_dir=log_dir, health_path="/_sim/faults"
+    )
+    return StripeSim(process.url, process)
+
+
+@pytest.fixture(scope="session")
+def stripe_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeSim]:
+    """One stand-in for the run; webhooks go nowhere (tests deliver recorded events)."""
+    sim = start_stripe_sim(
+        tmp_path_factory.mktemp("stripe-sim"), webhook_url=f"http://127.0.0.1:{free_port()}/"
+    )
+    try:
+        yield sim
+    finally:
+        sim.process.stop()
+
+
+@pytest.fixture
+async def sim(stripe_sim: StripeSim) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the stand-in's controls, after resetting all of its state."""
+    async with stripe_sim.client() as client:
+        (await client.post("/_sim/reset")).raise_for_status()
+        yield client
+
+
+@pytest.fixture
+async def shop_origin(
+    origin_factory: Callable[..., Any],
+    stripe_sim: StripeSim,
+    seeded: dict[str, Any],
+    sim: httpx.AsyncClient,
+) -> OriginClient:
+    """An origin on the seeded test catalog that pays through the (reset) stand-in."""
+    client: OriginClient = await origin_factory(
+        stripe_api_base=stripe_sim.url, stripe_max_network_retries=0, stripe_timeout_seconds=3
+    )
+    return client
