@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from origin import migrate
 from origin.catalog_file import CatalogError, load_catalog
+from origin.central import CentralInventory, central_catalog
 from origin.db import engine_scope, session_factory
 from origin.metrics import OriginMetrics
 from origin.models import Shop
@@ -21,24 +22,42 @@ from origin.settings import DatabaseSettings, Settings
 from shared.settings import SettingsError, load_settings
 
 
-async def _seed(database_url: str, path: Path, *, reset_stock: bool) -> SeedReport:
+def _separate_central(settings: DatabaseSettings) -> str | None:
+    url = settings.central_inventory_database_url
+    return url if url is not None and url != settings.database_url else None
+
+
+async def _seed(
+    database_url: str, path: Path, *, reset_stock: bool, central_url: str | None
+) -> SeedReport:
+    """Seed the origin's database; a separate central pool gets its part of the file too."""
     async with engine_scope(database_url, pool_size=1) as engine:
         sessions = session_factory(engine)
         async with sessions() as session, session.begin():
             known = set((await session.execute(select(Shop.id))).scalars())
             catalog = load_catalog(path, known)
-            return await seed_catalog(session, catalog, reset_stock=reset_stock)
+            report = await seed_catalog(session, catalog, reset_stock=reset_stock)
+    if central_url is not None:
+        async with (
+            engine_scope(central_url, pool_size=1) as central_engine,
+            session_factory(central_engine)() as central_session,
+            central_session.begin(),
+        ):
+            await seed_catalog(central_session, central_catalog(catalog), reset_stock=reset_stock)
+    return report
 
 
 async def _reap(settings: Settings) -> int:
     metrics = OriginMetrics()
     async with engine_scope(settings.database_url, pool_size=2) as engine:
         payments = StripePayments(settings, metrics)
+        sessions = session_factory(engine)
+        # Bound like the lifespan's sessions, so a separate central pool gets its stock back.
+        central = CentralInventory.open(settings, metrics, sessions=sessions)
         try:
-            return await reap_once(
-                sessions=session_factory(engine), payments=payments, metrics=metrics
-            )
+            return await reap_once(sessions=sessions, payments=payments, metrics=metrics)
         finally:
+            await central.aclose()
             await payments.aclose()
 
 
@@ -69,12 +88,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"expired {asyncio.run(_reap(settings))} hold(s)")
         return 0
 
+    central_url = _separate_central(settings)
     if args.command == "migrate":
         migrate.upgrade(settings.database_url)
+        if central_url is not None:
+            migrate.upgrade(central_url)
         print("database is at the newest schema")
         return 0
     try:
-        report = asyncio.run(_seed(settings.database_url, args.file, reset_stock=args.reset_stock))
+        report = asyncio.run(
+            _seed(
+                settings.database_url,
+                args.file,
+                reset_stock=args.reset_stock,
+                central_url=central_url,
+            )
+        )
     except CatalogError as exc:
         print(f"origin seed: {exc}; nothing was written", file=sys.stderr)
         return 2

@@ -167,8 +167,10 @@ def test_catalog_that_is_not_json_is_rejected() -> None:
         parse_catalog("{nope")
 
 
-def _cli(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT_DIR)}
+def _cli(
+    args: list[str], database_url: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT_DIR), **(extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "origin", *args],
         env=env,
@@ -203,3 +205,26 @@ def test_cli_rejects_malformed_database_url(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_cli_migrates_and_seeds_a_separate_central_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'origin.db'}"
+    central = tmp_path / "central.db"
+    catalog = load_test_catalog()
+    catalog["central"] = {
+        "allocations": [{"shopId": "testshop", "sku": "clip"}],
+        "stock": [{"sku": "clip", "attributes": {}, "stock": 40}],
+    }
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    env_extra = {"CENTRAL_INVENTORY_DATABASE_URL": f"sqlite+aiosqlite:///{central}"}
+    assert _cli(["migrate"], url, env_extra).returncode == 0
+    result = _cli(["seed", "--file", str(path)], url, env_extra)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(central) as connection:
+        stock = connection.execute("SELECT variant_key, available FROM central_stock").fetchall()
+        products = connection.execute("SELECT count(*) FROM products").fetchone()
+    assert stock == [("clip", 40)]
+    assert products == (0,)  # the central database holds the pool, not the catalog
