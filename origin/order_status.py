@@ -1,8 +1,15 @@
-"""``GET /api/order-status?sessionId=…`` — what thank-you pages poll (CONTRACT §3.5)."""
+"""``GET /api/order-status?sessionId=…`` — what thank-you pages poll (CONTRACT §3.5).
+
+The answer is read from the shop's own hold and order only: another shop's session is 404
+exactly as an unknown one is. Reading has no side effects, so a page may poll (and a
+customer revisit) as often as it likes.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import select
+from typing import Literal
+
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -11,8 +18,18 @@ from origin.state import get_state
 from origin.web import resolve_shop
 from shared.errors import BadRequest, NotFound
 
-# What the hold's last known payment status means for a person waiting on the page.
-_STATUS = {"paid": "paid", "expired": "expired", "failed": "failed"}
+Status = Literal["pending", "paid", "expired", "failed"]
+
+
+def order_status_of(hold: InventoryHold, order: Order | None) -> Status:
+    """What a person waiting on the thank-you page should be told."""
+    if order is not None:
+        return "paid"
+    if hold.payment_status == "failed":
+        return "failed"
+    if hold.payment_status == "expired" or hold.status in ("released", "expired"):
+        return "expired"
+    return "pending"  # not paid yet, or paid asynchronously and not settled yet
 
 
 async def order_status(request: Request) -> JSONResponse:
@@ -21,23 +38,23 @@ async def order_status(request: Request) -> JSONResponse:
     async with state.sessions() as session, session.begin():
         shop = await resolve_shop(request, session)
         if not 1 <= len(session_id) <= 255:
-            raise BadRequest("Query parameter sessionId is required.")
+            raise BadRequest("sessionId: the query parameter is required (1 to 255 characters).")
         hold = (
             await session.execute(
                 select(InventoryHold).where(
-                    InventoryHold.shop_id == shop.id,
-                    InventoryHold.stripe_session_id == session_id,
+                    col(InventoryHold.shop_id) == shop.id,
+                    col(InventoryHold.stripe_session_id) == session_id,
                 )
             )
         ).scalar_one_or_none()
         if hold is None:
             raise NotFound(f"No checkout session {session_id!r}.", code="SESSION_NOT_FOUND")
         order = (
-            await session.execute(select(Order).where(Order.hold_id == hold.id))
+            await session.execute(select(Order).where(col(Order.hold_id) == hold.id))
         ).scalar_one_or_none()
     body: dict[str, object] = {
         "sessionId": session_id,
-        "status": "paid" if order is not None else _STATUS.get(hold.payment_status, "pending"),
+        "status": order_status_of(hold, order),
         "amountTotal": order.amount_total if order is not None else hold.amount_total,
         "currency": order.currency if order is not None else hold.currency,
     }

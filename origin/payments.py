@@ -193,7 +193,12 @@ def verify_webhook(
     """Verify Stripe's signature over the raw bytes against any of the (rotating) secrets."""
     if not signature_header:
         raise InvalidSignature("missing Stripe-Signature header")
-    text = payload.decode("utf-8", errors="replace")
+    try:
+        # Stripe signs UTF-8 text. A strict decode, so that a byte a lenient decode would read
+        # as a signed U+FFFD cannot pass as the signed body.
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSignature("the body is not UTF-8 text") from None
     last_error = "no webhook secret configured"
     for secret in secrets:
         try:

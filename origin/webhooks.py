@@ -1,15 +1,21 @@
-"""``POST /api/stripe-webhook``: verify, resolve the tenant, deduplicate, dispatch.
+"""``POST /api/stripe-webhook``: verify, resolve the tenant, deduplicate, dispatch (CONTRACT §3.4).
 
 1. The signature is checked over the raw bytes before anything is parsed (400
-   ``INVALID_SIGNATURE``).
+   ``INVALID_SIGNATURE``); ``STRIPE_WEBHOOK_SECRET`` may hold several secrets (rotation).
 2. The shop comes from the object's ``metadata.shop_id``, else from the Stripe-object→shop
    map written when the session was created. Unresolvable → 503 ``TENANT_UNRESOLVABLE`` so
-   Stripe retries; a request ``x-shop-id`` that differs → 403 ``TENANT_MISMATCH``.
+   Stripe retries (an event type nobody handles is answered 200 instead: retrying it for
+   days would change nothing). A request ``x-shop-id`` that differs → 403 ``TENANT_MISMATCH``
+   (with ``WEBHOOK_TENANT_ASSERTION_ENABLED=false``: counted and logged, not refused).
 3. The event id is claimed (``processed_stripe_events`` primary key) in the same transaction
-   as the effects: a concurrent duplicate waits on that row and then finds it taken.
-4. A handler from ``HANDLERS`` applies the effects; unknown types are logged and answered 200.
+   as the effects: a concurrent duplicate waits on that row and then finds it taken; a failed
+   attempt rolls its claim back, so Stripe's retry still takes effect.
+4. A handler from ``HANDLERS`` applies the effects under a row lock on the hold, so events of
+   one session (and the reaper) take turns however they are delivered.
 
-Hold state only moves forward: a late ``expired`` never undoes ``paid``.
+Hold state only moves forward: a late ``expired`` never undoes ``paid`` (see
+:data:`PAYMENT_PROGRESS`). ``webhook_events_total{type, outcome}`` counts every event that
+passed the signature check as ``processed``, ``duplicate`` or ``ignored``.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -31,18 +37,33 @@ from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
 from origin.orders import record_paid_order
 from origin.payments import InvalidSignature, verify_webhook
-from origin.state import get_state
+from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER
 from shared.errors import BadRequest, Forbidden, Unavailable
 
 log = logging.getLogger("origin.webhooks")
 
+Outcome = Literal["processed", "duplicate", "ignored"]
 
-@dataclass(frozen=True)
-class EventContext:
-    event_id: str
+# A hold's payment status only ever moves up this scale: paid beats everything, a failed
+# async payment is not turned into "expired" by the session's later expiry, and "unpaid"
+# (waiting for an async payment) never goes back to "pending".
+PAYMENT_PROGRESS = {"pending": 0, "unpaid": 1, "expired": 2, "failed": 3, "paid": 4}
+
+# A handler's result that means "nothing of ours": the event is counted as ignored.
+UNKNOWN_SESSION = "unknown_session"
+
+
+@dataclass(frozen=True, slots=True)
+class StripeEvent:
+    id: str
     type: str
     obj: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventContext:
+    event: StripeEvent
     shop_id: str
     metrics: OriginMetrics
 
@@ -54,64 +75,74 @@ class _Duplicate(Exception):
 Handler = Callable[[AsyncSession, EventContext], Awaitable[str]]
 
 
-async def _hold_for(session: AsyncSession, ctx: EventContext) -> InventoryHold | None:
-    """The hold behind a Checkout Session, scoped to the resolved shop.
+def advance_payment_status(hold: InventoryHold, status: str) -> None:
+    """Record what Stripe said about the payment, unless the hold already knows better."""
+    if PAYMENT_PROGRESS[status] > PAYMENT_PROGRESS.get(hold.payment_status, 0):
+        hold.payment_status = status
+
+
+async def _locked_hold(session: AsyncSession, ctx: EventContext) -> InventoryHold | None:
+    """The hold behind a Checkout Session, scoped to the resolved shop, locked for this event.
 
     By session id first; by ``metadata.hold_id`` when the origin crashed before it recorded
     the session on the hold (the session exists at Stripe, our row doesn't know it yet).
+    The lock is taken before any stock row is touched, the order every other writer of
+    holds uses (checkout, reaper).
     """
+    session_id = ctx.event.obj.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        return None  # (== None would be IS NULL: any hold still waiting for its session)
+    query = select(InventoryHold).where(col(InventoryHold.shop_id) == ctx.shop_id)
     hold = (
         await session.execute(
-            select(InventoryHold).where(
-                InventoryHold.shop_id == ctx.shop_id,
-                InventoryHold.stripe_session_id == ctx.obj.get("id"),
-            )
+            query.where(col(InventoryHold.stripe_session_id) == session_id).with_for_update()
         )
     ).scalar_one_or_none()
-    if hold is None:
-        hold_id = (ctx.obj.get("metadata") or {}).get("hold_id")
-        candidate = await session.get(InventoryHold, hold_id) if hold_id else None
-        if candidate is not None and candidate.shop_id == ctx.shop_id:
-            hold = candidate
-            if hold.stripe_session_id is None:
-                hold.stripe_session_id = ctx.obj.get("id")
+    hold_id = _metadata(ctx.event.obj).get("hold_id")
+    if hold is None and isinstance(hold_id, str):
+        hold = (
+            await session.execute(query.where(col(InventoryHold.id) == hold_id).with_for_update())
+        ).scalar_one_or_none()
+        if hold is not None and hold.stripe_session_id is None:
+            hold.stripe_session_id = session_id
+            await session.flush()
     return hold
 
 
 async def _paid(session: AsyncSession, ctx: EventContext) -> str:
-    hold = await _hold_for(session, ctx)
+    hold = await _locked_hold(session, ctx)
     if hold is None:
-        return "ignored_unknown_session"
+        return UNKNOWN_SESSION
     order = await record_paid_order(
         session=session,
         hold=hold,
-        stripe_session=ctx.obj,
-        event_id=ctx.event_id,
+        stripe_session=ctx.event.obj,
+        event_id=ctx.event.id,
         metrics=ctx.metrics,
     )
+    if order.stripe_event_id != ctx.event.id:
+        return "order_exists"
     return "order_flagged" if order.needs_attention else "order_recorded"
 
 
 async def _completed(session: AsyncSession, ctx: EventContext) -> str:
-    if ctx.obj.get("payment_status") in ("paid", "no_payment_required"):
+    if ctx.event.obj.get("payment_status") in ("paid", "no_payment_required"):
         return await _paid(session, ctx)
-    hold = await _hold_for(session, ctx)
+    hold = await _locked_hold(session, ctx)
     if hold is None:
-        return "ignored_unknown_session"
-    if hold.payment_status == "pending":
-        hold.payment_status = "unpaid"  # waits for the async payment events
+        return UNKNOWN_SESSION
+    advance_payment_status(hold, "unpaid")  # waits for the async payment events
     return "awaiting_async_payment"
 
 
 async def _ended(session: AsyncSession, ctx: EventContext, *, status: str, reason: str) -> str:
-    hold = await _hold_for(session, ctx)
+    hold = await _locked_hold(session, ctx)
     if hold is None:
-        return "ignored_unknown_session"
+        return UNKNOWN_SESSION
     released = await end_hold(
         session=session, hold=hold, to="released", reason=reason, metrics=ctx.metrics
     )
-    if hold.payment_status in ("pending", "unpaid"):
-        hold.payment_status = status
+    advance_payment_status(hold, status)
     return "hold_released" if released else "no_change"
 
 
@@ -131,84 +162,115 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def _resolve_shop(session: AsyncSession, obj: dict[str, Any]) -> str | None:
-    shop_id = (obj.get("metadata") or {}).get("shop_id")
-    if not shop_id and obj.get("id"):
-        mapped = await session.get(StripeObjectShop, str(obj["id"]))
-        shop_id = mapped.shop_id if mapped is not None else None
-    if shop_id and await session.get(Shop, str(shop_id)) is not None:
-        return str(shop_id)
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+async def _resolve_shop(state: OriginState, obj: dict[str, Any]) -> str | None:
+    """``metadata.shop_id``, else the session→shop map; only a shop that exists counts."""
+    async with state.sessions() as session:
+        shop_id = _metadata(obj).get("shop_id")
+        if not shop_id and isinstance(obj.get("id"), str):
+            mapped = await session.get(StripeObjectShop, obj["id"])
+            shop_id = mapped.shop_id if mapped is not None else None
+        if isinstance(shop_id, str) and await session.get(Shop, shop_id) is not None:
+            return shop_id
     return None
 
 
-def _parse_event(raw: bytes) -> tuple[str, str, dict[str, Any]]:
+def _verify(raw: bytes, header: str | None, secrets: tuple[str, ...]) -> None:
     try:
-        event = json.loads(raw)
-        event_id, event_type = str(event["id"]), str(event["type"])
-        obj = event["data"]["object"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The webhook body is not a Stripe event.") from None
-    if not isinstance(obj, dict) or not event_id:
-        raise BadRequest("The webhook body is not a Stripe event.")
-    return event_id, event_type, obj
-
-
-async def stripe_webhook(request: Request) -> JSONResponse:
-    state = get_state(request)
-    metrics = state.metrics
-    raw = await request.body()
-    try:
-        verify_webhook(raw, request.headers.get("stripe-signature"), state.settings.webhook_secrets)
+        verify_webhook(raw, header, secrets)
     except InvalidSignature as exc:
         log.warning("webhook signature rejected", extra={"reason": str(exc)[:200]})
         raise BadRequest(
             "The Stripe-Signature header is missing, stale or does not match.",
             code="INVALID_SIGNATURE",
         ) from None
-    event_id, event_type, obj = _parse_event(raw)
-    fields = {"eventId": event_id, "eventType": event_type}
 
-    async with state.sessions() as session:
-        shop_id = await _resolve_shop(session, obj)
-    if shop_id is None:
+
+def _parse_event(raw: bytes) -> StripeEvent:
+    try:
+        event = json.loads(raw)
+        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("The webhook body is not a Stripe event.") from None
+    if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
+        raise BadRequest("The webhook body is not a Stripe event: id and type are required.")
+    if not isinstance(obj, dict):
+        raise BadRequest("The webhook body is not a Stripe event: data.object is required.")
+    return StripeEvent(event_id, event_type, obj)
+
+
+def _assert_tenant(
+    state: OriginState, request: Request, shop_id: str, fields: dict[str, str]
+) -> None:
+    claimed = request.headers.get(SHOP_HEADER)
+    if not claimed or claimed == shop_id:
+        return
+    enforced = state.settings.webhook_tenant_assertion_enabled
+    state.metrics.webhook_tenant_mismatch.inc()
+    log.warning(
+        "webhook tenant mismatch",
+        extra={**fields, "shop": shop_id, "claimedShop": claimed, "enforced": enforced},
+    )
+    if enforced:
+        raise Forbidden(
+            "The event belongs to another shop than this request names.",
+            code="TENANT_MISMATCH",
+        )
+
+
+async def _apply(state: OriginState, handler: Handler, ctx: EventContext) -> tuple[Outcome, str]:
+    """Claim the event id and apply the handler in one transaction."""
+    try:
+        async with state.sessions() as session, session.begin():
+            claim = ProcessedStripeEvent(
+                event_id=ctx.event.id, type=ctx.event.type, shop_id=ctx.shop_id, outcome="claimed"
+            )
+            session.add(claim)
+            try:
+                # A concurrent duplicate blocks here until the first commits, then fails.
+                await session.flush()
+            except IntegrityError:
+                raise _Duplicate from None
+            result = await handler(session, ctx)
+            claim.outcome = result
+    except _Duplicate:
+        return "duplicate", "duplicate"
+    return ("ignored" if result == UNKNOWN_SESSION else "processed"), result
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    state = get_state(request)
+    metrics = state.metrics
+    raw = await request.body()
+    _verify(raw, request.headers.get("stripe-signature"), state.settings.webhook_secrets)
+    event = _parse_event(raw)
+    fields = {"eventId": event.id, "eventType": event.type}
+    handler = HANDLERS.get(event.type)
+
+    shop_id = await _resolve_shop(state, event.obj)
+    if shop_id is None and handler is not None:
         metrics.webhook_tenant_unresolvable.inc()
         log.warning("webhook tenant unresolvable", extra=fields)
         raise Unavailable(
             "The event's shop could not be resolved yet; retry later.",
             code="TENANT_UNRESOLVABLE",
         )
-    claimed_shop = request.headers.get(SHOP_HEADER)
-    if state.settings.webhook_tenant_assertion_enabled and claimed_shop and claimed_shop != shop_id:
-        metrics.webhook_tenant_mismatch.inc()
-        log.warning(
-            "webhook tenant mismatch",
-            extra={**fields, "shop": shop_id, "claimedShop": claimed_shop},
-        )
-        raise Forbidden(
-            "The event belongs to another shop than this request names.",
-            code="TENANT_MISMATCH",
-        )
+    if shop_id is not None:
+        _assert_tenant(state, request, shop_id, fields)
 
-    handler = HANDLERS.get(event_type)
-    ctx = EventContext(event_id, event_type, obj, shop_id, metrics)
-    try:
-        async with state.sessions() as session, session.begin():
-            session.add(
-                ProcessedStripeEvent(
-                    event_id=event_id, type=event_type, shop_id=shop_id, outcome="processing"
-                )
-            )
-            try:
-                # A concurrent duplicate blocks here until the first commits, then fails.
-                await session.flush()
-            except IntegrityError:
-                raise _Duplicate from None
-            outcome = await handler(session, ctx) if handler else "ignored_type"
-            claimed = await session.get(ProcessedStripeEvent, event_id)
-            assert claimed is not None
-            claimed.outcome = outcome
-    except _Duplicate:
-        outcome = "duplicate"
-    metrics.webhook_events.labels(event_type, outcome).inc()
-    log.info("webhook processed", extra={**fields, "shop": shop_id, "outcome": outcome})
+    outcome: Outcome
+    if handler is None or shop_id is None:
+        outcome, result = "ignored", "unhandled_type"
+    else:
+        outcome, result = await _apply(state, handler, EventContext(event, shop_id, metrics))
+    metrics.webhook_events.labels(event.type, outcome).inc()
+    log.info(
+        "webhook %s",
+        outcome,
+        extra={**fields, "shop": shop_id, "outcome": outcome, "result": result},
+    )
     return JSONResponse({"received": True})

@@ -229,10 +229,21 @@ def stripe_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeSim]:
 
 @pytest.fixture
 async def sim(stripe_sim: StripeSim) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for the stand-in's controls, after resetting all of its state."""
+    """A client for the stand-in's controls, after resetting all of its state.
+
+    Afterwards it waits for requests still running at the stand-in (a delay fault outlives
+    the client that gave up on it), so they cannot land in the next test's fresh state.
+    """
     async with stripe_sim.client() as client:
         (await client.post("/_sim/reset")).raise_for_status()
         yield client
+        for _ in range(200):
+            log = (await client.get("/_sim/requests")).json()["data"]
+            # A dropped request never gets a status; only wait for ones still being served.
+            running = [e for e in log if e["status"] is None and not (e["fault"] or {}).get("drop")]
+            if not running:
+                break
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,0 +1,197 @@
+"""A paid checkout end to end through real processes (CONTRACT §3.3–§3.5, COM-202/302/303).
+
+The stand-in delivers its webhooks to the real gateway, as Stripe would through the front
+door; the gateway forwards them to the real origin on PostgreSQL. The test only does what a
+shopper and Stripe do: check out through the gateway, pay at the stand-in, and poll
+``/api/order-status`` through the gateway until the order appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from origin.models import InventoryHold, Order
+from tests.conftest import GATEWAY_TOKEN, WEBHOOK_SECRET, StripeSim, start_stripe_sim
+from tests.support.processes import ServiceProcess, free_port, start_uvicorn
+
+pytestmark = pytest.mark.e2e
+
+FRONT_DOOR = "e2e-payment-front-door"
+HEADBAND = {
+    "sku": "cf-headband",
+    "quantity": 2,
+    "variantAttributes": {"size": "m", "color": "navy"},
+}
+
+
+@dataclass
+class Stack:
+    gateway: ServiceProcess
+    origin: ServiceProcess
+    sim: StripeSim
+
+
+@pytest.fixture(scope="module")
+def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Stand-in → gateway → origin, started in the order their addresses are known."""
+    log_dir = tmp_path_factory.mktemp("payment-flow")
+    gateway_port = free_port()
+    sim = start_stripe_sim(
+        log_dir,
+        webhook_url=f"http://127.0.0.1:{gateway_port}/api/stripe-webhook",
+        extra=["--webhook-header", f"x-front-door-token: {FRONT_DOOR}"],
+    )
+    started: list[ServiceProcess] = [sim.process]
+    try:
+        origin = start_uvicorn(
+            "origin",
+            "origin.app:create_app",
+            env={
+                "DATABASE_URL": pg_url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+                "STRIPE_SECRET_KEY": "sk_test_e2e_payment", "STRIPE_API_BASE": sim.url,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
+            },
+            log_dir=log_dir,
+        )  # fmt: skip
+        started.append(origin)
+        gateway = start_uvicorn(
+            "gateway",
+            "gateway.app:create_app",
+            port=gateway_port,
+            env={
+                "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
+                "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN, "GATEWAY_REDIS_URL": "",
+            },
+            log_dir=log_dir,
+        )  # fmt: skip
+        started.append(gateway)
+        yield Stack(gateway, origin, sim)
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+@pytest.fixture
+async def shop(stack: Stack, seeded: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A storefront's client: through the front door to the gateway, as testshop."""
+    headers = {"x-front-door-token": FRONT_DOOR, "x-shop-id": "testshop"}
+    async with httpx.AsyncClient(base_url=stack.gateway.url, headers=headers, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+async def stripe(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with stack.sim.client() as client:
+        (await client.post("/_sim/reset")).raise_for_status()
+        yield client
+
+
+async def poll_until_paid(shop: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        response = await shop.get("/api/order-status", params={"sessionId": session_id})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if (body["status"] == "paid" and body.get("orderId")) or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.05)
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    rendered = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    pattern = re.escape(f"{name}{{{rendered}}}" if labels else name) + r" ([0-9.e+]+)$"
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_stand_in_pays_and_the_order_appears_through_the_gateway(
+    stack: Stack,
+    shop: httpx.AsyncClient,
+    stripe: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cart = await shop.post("/api/cart", json=HEADBAND)
+    assert cart.status_code == 200, cart.text
+    cart_id = cart.json()["cartId"]
+    checkout = await shop.post(
+        "/api/checkout-session", json={"cartId": cart_id, "customerEmail": "e2e@example.com"}
+    )
+    assert checkout.status_code == 201, checkout.text
+    session_id = checkout.json()["sessionId"]
+    pending = await shop.get("/api/order-status", params={"sessionId": session_id})
+    assert pending.json()["status"] == "pending"
+
+    paid = await stripe.post(f"/_sim/checkout/sessions/{session_id}/pay", json={})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["webhookStatus"] == 200, stack.gateway.log_text()[-2000:]
+
+    status = await poll_until_paid(shop, session_id)
+    assert status["status"] == "paid", status
+    assert status["orderId"].startswith("ord_")
+    assert (status["amountTotal"], status["currency"]) == (6800, "usd")
+    emptied = await shop.get("/api/cart", headers={"x-cart-id": cart_id})
+    assert emptied.json()["lines"] == []  # COM-303: the thank-you page finds the cart empty
+    async with sessions() as session:
+        [order] = (await session.execute(select(Order))).scalars().all()
+        hold = await session.get(InventoryHold, checkout.json()["inventoryReservationId"])
+    assert (order.id, order.shop_id, order.customer_email) == (
+        status["orderId"],
+        "testshop",
+        "e2e@example.com",
+    )
+    assert hold is not None
+    assert hold.status == "committed"
+    # Another shop asking about this session is told it does not exist.
+    foreign = await shop.get(
+        "/api/order-status", params={"sessionId": session_id}, headers={"x-shop-id": "othershop"}
+    )
+    assert foreign.status_code == 404
+
+
+async def test_ten_concurrent_redeliveries_through_the_gateway_make_one_order(
+    stack: Stack,
+    shop: httpx.AsyncClient,
+    stripe: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    checkout = await shop.post("/api/checkout-session", json={"items": [HEADBAND]})
+    assert checkout.status_code == 201, checkout.text
+    session_id = checkout.json()["sessionId"]
+    paid = await stripe.post(f"/_sim/checkout/sessions/{session_id}/pay", json={})
+    event_id = paid.json()["event"]["id"]
+    assert paid.json()["webhookStatus"] == 200
+    before = await origin_webhook_counts(stack)
+
+    resends = await asyncio.gather(
+        *(stripe.post(f"/_sim/events/{event_id}/resend") for _ in range(10))
+    )
+
+    assert [r.json()["webhookStatus"] for r in resends] == [200] * 10
+    async with sessions() as session:
+        query = select(Order).where(col(Order.stripe_session_id) == session_id)
+        orders = (await session.execute(query)).scalars().all()
+    assert len(orders) == 1
+    after = await origin_webhook_counts(stack)
+    assert after["duplicate"] - before["duplicate"] == 10
+    assert after["processed"] == before["processed"]
+
+
+async def origin_webhook_counts(stack: Stack) -> dict[str, float]:
+    """``webhook_events_total`` of the origin process for completed events, by outcome."""
+    async with httpx.AsyncClient(base_url=stack.origin.url) as client:
+        text = (await client.get("/metrics")).text
+    completed = "checkout.session.completed"
+    return {
+        outcome: metric_value(text, "webhook_events_total", outcome=outcome, type=completed)
+        for outcome in ("processed", "duplicate")
+    }
