@@ -102,6 +102,33 @@ async def seeded(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
     return catalog
 
 
+def origin_process_env(
+    database_url: str, stripe_api_base: str = "http://127.0.0.1:9", **extra: str
+) -> dict[str, str]:
+    """Environment of an origin started as a real process (``start_uvicorn``)."""
+    return {
+        "DATABASE_URL": database_url,
+        "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
+        "STRIPE_SECRET_KEY": "sk_test_checkout_edge",
+        "STRIPE_API_BASE": stripe_api_base,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "HOLD_REAPER_ENABLED": "false",
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def gateway_process_env(origin_url: str, front_door: str, **extra: str) -> dict[str, str]:
+    """Environment of a gateway process in front of ``origin_url`` (in-process limits)."""
+    return {
+        "GATEWAY_FRONT_DOOR_TOKEN": front_door,
+        "GATEWAY_ORIGIN_URL": origin_url,
+        "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN,
+        "GATEWAY_REDIS_URL": "",
+        **extra,
+    }
+
+
 def origin_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,

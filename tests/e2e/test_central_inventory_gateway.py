@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from origin.models import HoldItem, InventoryHold
-from tests.conftest import GATEWAY_TOKEN, WEBHOOK_SECRET, StripeSim, seed
+from tests.conftest import (
+    StripeSim,
+    gateway_process_env,
+    origin_process_env,
+    seed,
+)
 from tests.origin.central_support import (
     CHECKOUT,
     UNREACHABLE_URL,
@@ -50,24 +55,17 @@ def stack(
     origin = start_uvicorn(
         "origin",
         "origin.app:create_app",
-        env={
-            "DATABASE_URL": pg_url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-            "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_API_BASE": stripe_sim.url,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_MAX_NETWORK_RETRIES": "0",
-            "HOLD_REAPER_ENABLED": "false", "ORIGIN_ENV": "production",
-            "ENFORCE_CENTRAL_INVENTORY": "true",
-            "CENTRAL_INVENTORY_DATABASE_URL": UNREACHABLE_URL,
-        },
+        env=origin_process_env(
+            pg_url, stripe_sim.url, STRIPE_MAX_NETWORK_RETRIES="0", ORIGIN_ENV="production",
+            ENFORCE_CENTRAL_INVENTORY="true", CENTRAL_INVENTORY_DATABASE_URL=UNREACHABLE_URL,
+        ),
         log_dir=log_dir,
     )  # fmt: skip
     try:
         gateway = start_uvicorn(
             "gateway",
             "gateway.app:create_app",
-            env={
-                "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
-                "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN, "GATEWAY_REDIS_URL": "",
-            },
+            env=gateway_process_env(origin.url, FRONT_DOOR),
             log_dir=log_dir,
         )  # fmt: skip
     except BaseException:

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from origin.models import InventoryHold, Order
-from tests.conftest import GATEWAY_TOKEN, WEBHOOK_SECRET, StripeSim, start_stripe_sim
+from tests.conftest import (
+    StripeSim,
+    gateway_process_env,
+    origin_process_env,
+    start_stripe_sim,
+)
 from tests.support.processes import ServiceProcess, free_port, start_uvicorn
 
 pytestmark = pytest.mark.e2e
@@ -56,11 +61,7 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
         origin = start_uvicorn(
             "origin",
             "origin.app:create_app",
-            env={
-                "DATABASE_URL": pg_url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-                "STRIPE_SECRET_KEY": "sk_test_e2e_payment", "STRIPE_API_BASE": sim.url,
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
-            },
+            env=origin_process_env(pg_url, sim.url),
             log_dir=log_dir,
         )  # fmt: skip
         started.append(origin)
@@ -68,10 +69,7 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             "gateway",
             "gateway.app:create_app",
             port=gateway_port,
-            env={
-                "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
-                "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN, "GATEWAY_REDIS_URL": "",
-            },
+            env=gateway_process_env(origin.url, FRONT_DOOR),
             log_dir=log_dir,
         )  # fmt: skip
         started.append(gateway)

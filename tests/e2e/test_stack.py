@@ -15,7 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GATEWAY_TOKEN, ROOT_DIR, WEBHOOK_SECRET
+from tests.conftest import (
+    ROOT_DIR,
+    gateway_process_env,
+    origin_process_env,
+)
 from tests.support.processes import free_port, start_uvicorn
 
 pytestmark = pytest.mark.e2e
@@ -28,20 +32,13 @@ def test_request_is_forwarded_through_real_gateway_to_real_origin(
     origin = start_uvicorn(
         "origin",
         "origin.app:create_app",
-        env={
-            "DATABASE_URL": pg_url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-            "STRIPE_SECRET_KEY": "sk_test_e2e", "STRIPE_API_BASE": "http://127.0.0.1:9",
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
-        },
+        env=origin_process_env(pg_url),
         log_dir=log_dir,
     )  # fmt: skip
     gateway = start_uvicorn(
         "gateway",
         "gateway.app:create_app",
-        env={
-            "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
-            "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN, "GATEWAY_REDIS_URL": "",
-        },
+        env=gateway_process_env(origin.url, FRONT_DOOR),
         log_dir=log_dir,
     )  # fmt: skip
     try:

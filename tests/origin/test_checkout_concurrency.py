@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import GATEWAY_TOKEN, WEBHOOK_SECRET, OriginClient
+from tests.conftest import GATEWAY_TOKEN, OriginClient, origin_process_env
 from tests.origin.support import (
     HEADBAND_M_KEY,
     all_holds,
@@ -82,16 +82,7 @@ async def test_flash_sale_across_two_origin_processes_sharing_the_database(
     seeded: Any,
     log_dir: Path,
 ) -> None:
-    env = {
-        "DATABASE_URL": pg_url,
-        "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-        "STRIPE_SECRET_KEY": "sk_test_processes",
-        "STRIPE_API_BASE": stripe_sim.url,
-        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "STRIPE_MAX_NETWORK_RETRIES": "0",
-        "HOLD_REAPER_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = origin_process_env(pg_url, stripe_sim.url, STRIPE_MAX_NETWORK_RETRIES="0")
     origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
                for i in range(2)]  # fmt: skip
     try:
@@ -117,15 +108,7 @@ async def test_same_intent_across_two_origin_processes_converges(
     seeded: Any,
     log_dir: Path,
 ) -> None:
-    env = {
-        "DATABASE_URL": pg_url,
-        "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-        "STRIPE_SECRET_KEY": "sk_test_processes",
-        "STRIPE_API_BASE": stripe_sim.url,
-        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "HOLD_REAPER_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = origin_process_env(pg_url, stripe_sim.url)
     origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
                for i in range(2)]  # fmt: skip
     headers = {"x-gateway-token": GATEWAY_TOKEN, "x-shop-id": "testshop", "Idempotency-Key": "x"}
