@@ -1,0 +1,283 @@
+"""One pipelined Redis connection for the rate-limit check, with loop-independent deadlines.
+
+Why not the redis-py client for the hot path (measured with ``tests/bench/gateway.py``):
+
+- Its deadline, like any ``asyncio.timeout`` around an awaited reply, counts the time the
+  waiting coroutine spends queued behind other requests on a busy event loop. At
+  saturation that alone passed 50 ms, so a healthy Redis was declared failed and the
+  breaker moved the gateway to its in-process fallback — exactly under the load where the
+  shared limit matters most. Here replies are parsed in ``data_received`` and resolve their
+  futures there; a deadline only fails a call whose reply had not arrived by the first
+  I/O poll after it expired, however late the waiting coroutine then resumes.
+- Its per-command machinery (pool lock, retry wrapper, timing hooks, RESP3 parsing in
+  coroutines) cost about as much CPU as the rest of a forwarded request. Here concurrent
+  checks share one connection: commands queued in one loop turn go out in one write, and
+  replies are matched in order (Redis answers a connection's commands in order).
+
+Only what the rate limiter sends is supported: commands of bulk strings, and replies of
+the five RESP2 types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections import deque
+from typing import Any, cast
+
+from redis.asyncio.connection import SSLConnection, parse_url
+
+__all__ = ["PipelinedRedis", "RedisUnavailable", "ReplyError"]
+
+# A connection whose oldest command has waited this long without a reply is taken for
+# dead (a peer that vanished without closing) and replaced on the next call.
+STALE_AFTER_SECONDS = 1.0
+# Bound on commands awaiting replies, so a Redis that stopped answering cannot make the
+# queue (and the memory behind it) grow without limit.
+MAX_PENDING = 10_000
+
+
+class RedisUnavailable(Exception):
+    """The call failed: ``reason`` is ``timeout`` or ``error``."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class ReplyError(Exception):
+    """Redis answered with an error reply (``-ERR …``, ``-NOSCRIPT …``)."""
+
+
+class _Incomplete(Exception):
+    pass
+
+
+def pack(*args: bytes | str | int | float) -> bytes:
+    """A command as a RESP array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def parse(buffer: bytearray, pos: int) -> tuple[Any, int]:
+    """One reply starting at ``pos``: (value, next position); :class:`_Incomplete` if cut."""
+    end = buffer.find(b"\r\n", pos)
+    if end < 0:
+        raise _Incomplete
+    kind, line = buffer[pos], bytes(buffer[pos + 1 : end])
+    if kind == 43:  # '+'
+        return line, end + 2
+    if kind == 45:  # '-'
+        return ReplyError(line.decode(errors="replace")), end + 2
+    if kind == 58:  # ':'
+        return int(line), end + 2
+    if kind == 36:  # '$'
+        size = int(line)
+        if size < 0:
+            return None, end + 2
+        if len(buffer) < end + 4 + size:
+            raise _Incomplete
+        return bytes(buffer[end + 2 : end + 2 + size]), end + 4 + size
+    if kind == 42:  # '*'
+        count = int(line)
+        items, pos = [], end + 2
+        for _ in range(max(count, 0)):
+            item, pos = parse(buffer, pos)
+            items.append(item)
+        return (items if count >= 0 else None), pos
+    raise ValueError(f"unexpected RESP reply type {chr(kind)!r}")
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._outgoing: list[bytes] = []
+        self._pending: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement the interface without subclassing it.
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        pos = 0
+        try:
+            while self._pending:
+                value, pos = parse(self._buffer, pos)
+                future, _ = self._pending.popleft()
+                if future.done():  # its caller gave up (deadline); the reply is dropped
+                    continue
+                if isinstance(value, ReplyError):
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
+        except _Incomplete:
+            pass
+        except ValueError as exc:
+            self.abort(RedisUnavailable("error", f"protocol error: {exc}"))
+            return
+        del self._buffer[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail_all(RedisUnavailable("error", f"connection lost: {exc!r}"))
+
+    def send(self, command: bytes) -> asyncio.Future[Any]:
+        if len(self._pending) >= MAX_PENDING:
+            raise RedisUnavailable("error", "too many commands awaiting replies")
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if not self._pending and self._transport is not None:
+            # Nothing in flight, nothing to batch with: write now (the latency of one
+            # request on an idle gateway).
+            self._transport.write(command)
+        else:
+            if not self._outgoing:
+                # Under load, everything queued during this loop turn goes in one write.
+                self._loop.call_soon(self._flush)
+            self._outgoing.append(command)
+        self._pending.append((future, time.monotonic()))
+        return future
+
+    def stale(self) -> bool:
+        return bool(self._pending) and time.monotonic() - self._pending[0][1] > STALE_AFTER_SECONDS
+
+    def abort(self, error: RedisUnavailable) -> None:
+        self._fail_all(error)
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _flush(self) -> None:
+        if self._outgoing and self._transport is not None and not self.closed:
+            self._transport.write(b"".join(self._outgoing))
+        self._outgoing.clear()
+
+    def _fail_all(self, error: RedisUnavailable) -> None:
+        self.closed = True
+        while self._pending:
+            future, _ = self._pending.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+
+def _retrieve(task: asyncio.Task[_Protocol]) -> None:
+    # A failed connect is reported to the callers awaiting it; this keeps asyncio from
+    # also logging it as "never retrieved" when they had all given up already.
+    if not task.cancelled():
+        task.exception()
+
+
+class PipelinedRedis:
+    """Sends commands over one shared connection, reconnecting after it is lost."""
+
+    def __init__(self, url: str, *, connect_timeout: float) -> None:
+        self._options = parse_url(url)
+        self._connect_timeout = connect_timeout
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Task[_Protocol] | None = None
+
+    async def call(self, command: bytes, *, within: float) -> Any:
+        """Send ``command`` (see :func:`pack`) and return its reply.
+
+        Raises :class:`RedisUnavailable` (timeout, connection trouble) or
+        :class:`ReplyError`. The deadline, ``within`` seconds, covers connecting and the reply.
+        (An asyncio timeout would not do: see the module docstring.)
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        protocol = await self._connected(deadline)
+        future = protocol.send(command)
+        timer = loop.call_at(deadline, self._expire, loop, protocol, future, 2)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    async def aclose(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
+        if self._protocol is not None:
+            self._protocol.abort(RedisUnavailable("error", "closed"))
+            self._protocol = None
+
+    async def _connected(self, deadline: float) -> _Protocol:
+        protocol = self._protocol
+        if protocol is not None and not protocol.closed:
+            return protocol
+        task = self._connecting
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            # Connected after the caller that started it had given up.
+            protocol = task.result()
+            if not protocol.closed:
+                self._protocol = protocol
+                return protocol
+        if task is None or task.done():
+            task = self._connecting = asyncio.ensure_future(self._connect())
+            task.add_done_callback(_retrieve)
+        try:
+            async with asyncio.timeout_at(deadline):
+                # Shielded: the connection outlives a caller whose deadline passed.
+                self._protocol = await asyncio.shield(task)
+        except TimeoutError:
+            raise RedisUnavailable("timeout", "connecting") from None
+        except OSError as exc:
+            raise RedisUnavailable("error", f"connecting: {exc!r}") from exc
+        return self._protocol
+
+    async def _connect(self) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        options = self._options
+        async with asyncio.timeout(self._connect_timeout):
+            if "path" in options:
+                _, protocol = await loop.create_unix_connection(
+                    lambda: _Protocol(loop), options["path"]
+                )
+            else:
+                tls = (
+                    ssl.create_default_context()
+                    if options.get("connection_class") is SSLConnection
+                    else None
+                )
+                _, protocol = await loop.create_connection(
+                    lambda: _Protocol(loop),
+                    options.get("host", "localhost"),
+                    options.get("port", 6379),
+                    ssl=tls,
+                )
+            setup = []
+            if options.get("password"):
+                credentials = [options["password"]]
+                if options.get("username"):
+                    credentials.insert(0, options["username"])
+                setup.append(protocol.send(pack("AUTH", *credentials)))
+            if options.get("db"):
+                setup.append(protocol.send(pack("SELECT", options["db"])))
+            try:
+                await asyncio.gather(*setup)
+            except ReplyError as exc:
+                protocol.abort(RedisUnavailable("error", str(exc)))
+                raise RedisUnavailable("error", f"setting up the connection: {exc}") from exc
+        return protocol
+
+    @staticmethod
+    def _expire(
+        loop: asyncio.AbstractEventLoop, protocol: _Protocol, future: asyncio.Future[Any], hops: int
+    ) -> None:
+        # The deadline passed. Decide only after the loop has polled for I/O once more
+        # (two call_soon hops, on asyncio's loop and on uvloop alike): a reply that arrived
+        # while this process was busy elsewhere still counts as in time.
+        if future.done():
+            return
+        if hops:
+            loop.call_soon(PipelinedRedis._expire, loop, protocol, future, hops - 1)
+            return
+        if protocol.stale():
+            protocol.abort(RedisUnavailable("timeout", "no reply; connection replaced"))
+        else:
+            future.set_exception(RedisUnavailable("timeout", "no reply in time"))

@@ -1,0 +1,159 @@
+"""The rate limiter on the real local Redis: exact moving window, one round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+import uvloop
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from gateway.metrics import GatewayMetrics
+from gateway.rate_limit import Backend, CircuitBreaker, FailureMode, RateLimiter, parse_quota
+from gateway.rate_limit.windows import RedisWindow
+from tests.gateway.conftest import SHARED_REDIS_URL, PrivateRedis
+
+pytestmark = pytest.mark.usefixtures("shared_redis")
+
+
+def make_limiter(url: str, key_prefix: str, metrics: GatewayMetrics | None = None) -> RateLimiter:
+    return RateLimiter(
+        redis_url=url,
+        key_prefix=key_prefix,
+        timeout=0.5,  # generous: these tests are about semantics, not deadlines
+        failure_mode=FailureMode.CLOSED,  # a Redis failure must fail the test, not fall back
+        expected_replicas=1,
+        breaker=CircuitBreaker(threshold=3, cooldown=1.0),
+        metrics=metrics or GatewayMetrics(),
+    )
+
+
+@pytest.fixture
+async def limiter(key_prefix: str) -> AsyncIterator[RateLimiter]:
+    limiter = make_limiter(SHARED_REDIS_URL, key_prefix)
+    try:
+        yield limiter
+    finally:
+        await limiter.aclose()
+
+
+async def admitted(limiter: RateLimiter, spec: str, count: int, who: str = "ip-1") -> int:
+    quota = parse_quota("test", spec)
+    decisions = [await limiter.check(quota, ("test", who)) for _ in range(count)]
+    assert all(d.backend is Backend.REDIS for d in decisions)
+    return sum(d.allowed for d in decisions)
+
+
+async def test_concurrent_checks_never_admit_more_than_the_limit(limiter: RateLimiter) -> None:
+    quota = parse_quota("test", "10/minute")
+    decisions = await asyncio.gather(*(limiter.check(quota, ("test", "ip")) for _ in range(60)))
+    assert sum(d.allowed for d in decisions) == 10
+    assert min(d.remaining for d in decisions) == 0
+
+
+async def test_window_slides_rather_than_resetting(limiter: RateLimiter) -> None:
+    started = time.monotonic()
+    assert await admitted(limiter, "4/2 seconds", 2) == 2
+    await asyncio.sleep(1.0)
+    assert await admitted(limiter, "4/2 seconds", 3) == 2  # 4 in the last 2 s
+    await asyncio.sleep(max(0.0, started + 2.15 - time.monotonic()))
+    # The first two have left the window; the two from t=1s have not. A fixed window
+    # would have reset here and admitted all three.
+    assert await admitted(limiter, "4/2 seconds", 3) == 2
+
+
+async def test_refused_requests_do_not_consume_quota(limiter: RateLimiter) -> None:
+    started = time.monotonic()
+    assert await admitted(limiter, "2/2 seconds", 2) == 2
+    await asyncio.sleep(0.5)
+    assert await admitted(limiter, "2/2 seconds", 20) == 0
+    await asyncio.sleep(max(0.0, started + 2.1 - time.monotonic()))
+    assert await admitted(limiter, "2/2 seconds", 3) == 2
+
+
+async def test_reset_is_when_the_oldest_admission_leaves(limiter: RateLimiter) -> None:
+    quota = parse_quota("test", "2/10 seconds")
+    first = await limiter.check(quota, ("test", "ip"))
+    assert (first.remaining, first.reset_seconds) == (1, 10)
+    await asyncio.sleep(1.1)
+    await limiter.check(quota, ("test", "ip"))
+    refused = await limiter.check(quota, ("test", "ip"))
+    assert not refused.allowed
+    assert refused.remaining == 0
+    assert 8.0 < refused.reset_after <= 8.95
+    assert refused.retry_after == refused.reset_seconds == 9
+
+
+async def test_keys_are_hash_tagged_and_readable_by_limits(
+    limiter: RateLimiter, key_prefix: str, shared_redis: redis.Redis
+) -> None:
+    quota = parse_quota("checkout", "10/minute")
+    for _ in range(3):
+        await limiter.check(quota, ("checkout", "cochlearfit", "203.0.113.7"))
+    keys = [k.decode() for k in shared_redis.scan_iter(match=f"{key_prefix}:*")]
+    assert keys == [f"{key_prefix}:LIMITER/{{checkout/cochlearfit/203.0.113.7}}/10/1/minute"]
+    # limits' own strategy reads the same window from the same key.
+    storage = RedisStorage(
+        f"async+{SHARED_REDIS_URL}", implementation="redispy", key_prefix=key_prefix
+    )
+    stats = await MovingWindowRateLimiter(storage).get_window_stats(
+        quota.item, "{checkout/cochlearfit/203.0.113.7}"
+    )
+    assert stats.remaining == 7
+    await storage.bridge.get_connection().aclose()
+
+
+async def test_each_check_is_one_redis_round_trip(
+    private_redis: PrivateRedis, key_prefix: str
+) -> None:
+    limiter = make_limiter(private_redis.url, key_prefix)
+    quota = parse_quota("test", "5/minute")
+    await limiter.check(quota, ("test", "warm-up"))  # loads the script once
+    admin = private_redis.client()
+    before = admin.info("commandstats")
+    for _ in range(20):  # 5 admitted, 15 refused
+        await limiter.check(quota, ("test", "ip"))
+    after = admin.info("commandstats")
+    await limiter.aclose()
+    admin.close()
+    calls = {
+        name: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
+        for name in after
+        if after[name]["calls"] != before.get(name, {"calls": 0})["calls"]
+    }
+    calls.pop("cmdstat_info", None)
+    assert calls.pop("cmdstat_evalsha") == 20
+    # What remains ran inside the script, not as round trips of their own.
+    assert set(calls) <= {
+        f"cmdstat_{c}" for c in ("time", "lindex", "lpush", "ltrim", "expire", "llen")
+    }
+
+
+async def deadline_survives_a_blocked_loop(key_prefix: str) -> None:
+    window = RedisWindow(SHARED_REDIS_URL, key_prefix=key_prefix, connect_timeout=1.0)
+    quota = parse_quota("test", "10/minute")
+    try:
+        await window.hit(quota, ("test", "warm-up"), within=1.0)  # connected, script loaded
+        call = asyncio.ensure_future(window.hit(quota, ("test", "ip"), within=0.05))
+        # Two turns: the call queues its command, then the flush writes it; no I/O poll
+        # happens between the write and the block below.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        # The process is busy for 4x the deadline while Redis answers at once: the reply
+        # was in time, and must not be counted as a Redis failure.
+        time.sleep(0.2)  # noqa: ASYNC251 - blocking the loop is the point
+        assert (await call).allowed
+    finally:
+        await window.aclose()
+
+
+async def test_a_busy_event_loop_does_not_fail_a_timely_reply(key_prefix: str) -> None:
+    await deadline_survives_a_blocked_loop(key_prefix)
+
+
+def test_a_busy_uvloop_does_not_fail_a_timely_reply(key_prefix: str) -> None:
+    uvloop.run(deadline_survives_a_blocked_loop(key_prefix))
