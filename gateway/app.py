@@ -3,7 +3,7 @@
 Request path, outermost first (all pure ASGI down to the Starlette app)::
 
     RequestIdMiddleware      x-request-id on every response and log line; 500 body
-    TelemetryMiddleware      gateway_requests_total, request duration
+    ObserveResponses         gateway_requests_total, request duration
     FrontDoorMiddleware      check 1: x-front-door-token (401)
     AllowlistDispatch        allowlisted path → its ForwardEndpoint: checks 2-6
     Starlette app            lifespan; /healthz, /readyz, /metrics, else 404
@@ -16,7 +16,6 @@ finish before the lifespan closes them.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,25 +34,16 @@ from gateway.rate_limit import CircuitBreaker, RateLimiter
 from gateway.routes import ALLOWLIST
 from gateway.settings import Settings
 from gateway.state import GatewayState
-from gateway.telemetry import TelemetryMiddleware, metrics_endpoint
+from gateway.telemetry import metrics_endpoint, request_observer
 from gateway.transport import build_origin_client
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
-from shared.settings import SettingsError, load_settings
+from shared.observe import ObserveResponses
+from shared.settings import settings_or_exit
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("gateway")
-
-
-def _settings_or_exit() -> Settings:
-    try:
-        return load_settings(Settings)
-    except SettingsError as exc:
-        # One line naming the variable and a non-zero exit, also under `uvicorn --factory`
-        # (which would print a traceback for any other exception).
-        print(f"gateway: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 def _json_server_logs() -> None:
@@ -100,7 +90,7 @@ def _forward_endpoints(settings: Settings, metrics: GatewayMetrics) -> dict[str,
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the gateway; settings come from the environment when not given."""
-    settings = settings or _settings_or_exit()
+    settings = settings or settings_or_exit(Settings, "gateway")
     configure_logging("gateway", settings.log_level)
     _json_server_logs()
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -157,4 +147,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     # as a tenth of the gateway's cost per request. Lifespan events pass straight through.
     dispatch = AllowlistDispatch(owned, endpoints=_forward_endpoints(settings, metrics))
     front_door = FrontDoorMiddleware(dispatch, tokens=settings.front_door_tokens())
-    return RequestIdMiddleware(TelemetryMiddleware(front_door, metrics=metrics))
+    return RequestIdMiddleware(ObserveResponses(front_door, observer=request_observer(metrics)))

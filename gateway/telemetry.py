@@ -3,53 +3,34 @@
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from gateway.metrics import GatewayMetrics
 from gateway.routes import route_label
 from shared.errors import Unauthorized
+from shared.observe import ResponseObserver
 
-__all__ = ["TelemetryMiddleware", "metrics_endpoint"]
+__all__ = ["metrics_endpoint", "request_observer"]
 
 
-class TelemetryMiddleware:
+def request_observer(metrics: GatewayMetrics) -> ResponseObserver:
     """Counts ``gateway_requests_total{route,status}`` and times every request.
 
-    Outside the front-door check, so refused callers are counted too; routes are labelled
-    by allowlist path (or ``unmatched``), never by the raw path a client sent.
+    Installed outside the front-door check, so refused callers are counted too; routes are
+    labelled by allowlist path (or ``unmatched``), never by the raw path a client sent.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: GatewayMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
+    def observe(scope: Scope, status: int, seconds: float) -> None:
+        route = route_label(scope["path"])
+        metrics.child(metrics.requests, route, str(status)).inc()
+        metrics.child(metrics.request_duration, route).observe(seconds)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            route = route_label(scope["path"])
-            self.metrics.child(self.metrics.requests, route, str(status)).inc()
-            self.metrics.child(self.metrics.request_duration, route).observe(
-                time.perf_counter() - started
-            )
+    return observe
 
 
 def metrics_endpoint(

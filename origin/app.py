@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +22,7 @@ from origin.checkout import checkout_session
 from origin.db import create_engine, session_factory
 from origin.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
-from origin.observability import RequestMetricsMiddleware, metrics_endpoint
+from origin.observability import metrics_endpoint, request_observer
 from origin.order_status import order_status
 from origin.payments import StripePayments
 from origin.reaper import run_reaper
@@ -33,7 +32,8 @@ from origin.web import GatewayTokenMiddleware
 from origin.webhooks import stripe_webhook
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
-from shared.settings import SettingsError, load_settings
+from shared.observe import ObserveResponses
+from shared.settings import settings_or_exit
 
 log = logging.getLogger("origin")
 
@@ -70,17 +70,8 @@ def payment_routes() -> list[Route]:
     ]
 
 
-def _settings_or_exit() -> Settings:
-    try:
-        return load_settings(Settings)
-    except SettingsError as exc:
-        # One line naming the variable, then a non-zero exit, also under `uvicorn --factory`.
-        print(f"origin: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or _settings_or_exit()
+    settings = settings or settings_or_exit(Settings, "origin")
     configure_logging("origin", settings.log_level)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = OriginMetrics()
@@ -136,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(RequestMetricsMiddleware, metrics=metrics),
+            Middleware(ObserveResponses, observer=request_observer(metrics)),
             Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),
         ],
     )

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from origin.metrics import OriginMetrics
 from origin.state import get_state
 from shared.errors import Unauthorized
+from shared.observe import ResponseObserver
 
 log = logging.getLogger("origin.access")
 # Probes would drown the access log.
@@ -28,45 +28,28 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class RequestMetricsMiddleware:
-    """Counts and times every request by route template (never by raw path)."""
+def request_observer(metrics: OriginMetrics) -> ResponseObserver:
+    """Counts and times every request by route template (never by raw path), and writes
+    the access log line (probes excepted)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: OriginMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
+    def observe(scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        label = route.path if isinstance(route, Route) else "unmatched"
+        metrics.requests.labels(label, str(status)).inc()
+        metrics.request_duration.labels(label).observe(seconds)
+        if label not in _QUIET:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": label,
+                    "status": status,
+                    "shop": _header(scope, b"x-shop-id"),
+                    "durationMs": round(seconds * 1000, 2),
+                },
+            )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = scope.get("route")
-            label = route.path if isinstance(route, Route) else "unmatched"
-            elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(label, str(status)).inc()
-            self.metrics.request_duration.labels(label).observe(elapsed)
-            if label not in _QUIET:
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "route": label,
-                        "status": status,
-                        "shop": _header(scope, b"x-shop-id"),
-                        "durationMs": round(elapsed * 1000, 2),
-                    },
-                )
+    return observe
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -8,12 +8,13 @@ pydantic traceback.
 
 from __future__ import annotations
 
+import sys
 from typing import TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BaseServiceSettings", "SettingsError", "load_settings"]
+__all__ = ["BaseServiceSettings", "SettingsError", "load_settings", "settings_or_exit"]
 
 
 class SettingsError(Exception):
@@ -44,6 +45,19 @@ def describe_validation_error(exc: ValidationError) -> str:
             message = "required but not set"
         parts.append(f"{name}: {message}")
     return "invalid configuration: " + "; ".join(parts)
+
+
+def settings_or_exit(cls: type[S], service: str) -> S:
+    """``cls`` from the environment, or one line naming the variable and exit status 1.
+
+    For ``create_app`` under ``uvicorn --factory``, which would print a traceback for any
+    other exception.
+    """
+    try:
+        return load_settings(cls)
+    except SettingsError as exc:
+        print(f"{service}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def load_settings(cls: type[S]) -> S:
