@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import GATEWAY_TOKEN, OriginClient, origin_process_env
 from tests.origin.support import (
@@ -16,7 +18,7 @@ from tests.origin.support import (
     available,
     sim_sessions,
 )
-from tests.support.processes import start_uvicorn
+from tests.support.processes import ServiceProcess, start_uvicorn
 
 CHECKOUT = "/api/checkout-session"
 ONE = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "m", "color": "navy"}}
@@ -74,25 +76,33 @@ async def test_flash_sale_of_200_buyers_for_25_units_sells_exactly_25(
     await assert_conserved(sessions, seeded)
 
 
-async def test_flash_sale_across_two_origin_processes_sharing_the_database(
-    pg_url: str,
-    stripe_sim: Any,
-    sim: httpx.AsyncClient,
-    sessions: Any,
-    seeded: Any,
-    log_dir: Path,
-) -> None:
+@pytest.fixture
+def two_origins(
+    pg_url: str, stripe_sim: Any, sim: httpx.AsyncClient, seeded: Any, log_dir: Path
+) -> Iterator[list[ServiceProcess]]:
+    """Two origin processes on the same database, paying through the same stand-in."""
     env = origin_process_env(pg_url, stripe_sim.url, STRIPE_MAX_NETWORK_RETRIES="0")
-    origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
-               for i in range(2)]  # fmt: skip
+    origins: list[ServiceProcess] = []
     try:
-        clients = [httpx.AsyncClient(base_url=o.url, timeout=30) for o in origins]
-        statuses = await _flash_sale(list(clients), 120)
-        for client in clients:
-            await client.aclose()
+        for i in range(2):
+            origins.append(
+                start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
+            )
+        yield origins
     finally:
         for origin in origins:
             origin.stop()
+
+
+async def test_flash_sale_across_two_origin_processes_sharing_the_database(
+    two_origins: list[ServiceProcess], sessions: Any, seeded: Any
+) -> None:
+    clients = [httpx.AsyncClient(base_url=o.url, timeout=30) for o in two_origins]
+    try:
+        statuses = await _flash_sale(list(clients), 120)
+    finally:
+        for client in clients:
+            await client.aclose()
     assert statuses.count(201) == 25, sorted(set(statuses))
     assert statuses.count(409) == 95
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 0
@@ -101,30 +111,18 @@ async def test_flash_sale_across_two_origin_processes_sharing_the_database(
 
 
 async def test_same_intent_across_two_origin_processes_converges(
-    pg_url: str,
-    stripe_sim: Any,
-    sim: httpx.AsyncClient,
-    sessions: Any,
-    seeded: Any,
-    log_dir: Path,
+    two_origins: list[ServiceProcess], sessions: Any
 ) -> None:
-    env = origin_process_env(pg_url, stripe_sim.url)
-    origins = [start_uvicorn(f"origin{i}", "origin.app:create_app", env=env, log_dir=log_dir)
-               for i in range(2)]  # fmt: skip
     headers = {"x-gateway-token": GATEWAY_TOKEN, "x-shop-id": "testshop", "Idempotency-Key": "x"}
-    try:
-        async with httpx.AsyncClient(timeout=30) as client:
-            responses = await asyncio.gather(
-                *(
-                    client.post(
-                        origins[i % 2].url + CHECKOUT, json={"items": [ONE]}, headers=headers
-                    )
-                    for i in range(20)
+    async with httpx.AsyncClient(timeout=30) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    two_origins[i % 2].url + CHECKOUT, json={"items": [ONE]}, headers=headers
                 )
+                for i in range(20)
             )
-    finally:
-        for origin in origins:
-            origin.stop()
+        )
     assert {r.status_code for r in responses} <= {200, 201}
     assert len({r.json()["sessionId"] for r in responses}) == 1
     assert len(await all_holds(sessions)) == 1
