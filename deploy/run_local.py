@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -27,12 +28,15 @@ SECRETS = VAR / "dev-secrets.json"
 
 def _secrets() -> dict[str, str]:
     stored: dict[str, str] = json.loads(SECRETS.read_text()) if SECRETS.exists() else {}
+    # Hex only: Stripe keys and secrets are alphanumeric (a '-' makes the key invalid).
     wanted = {
-        "GATEWAY_FRONT_DOOR_TOKEN": lambda: "dev-front-" + secrets.token_urlsafe(12),
-        "GATEWAY_ORIGIN_TOKEN": lambda: "dev-origin-" + secrets.token_urlsafe(12),
-        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev_" + secrets.token_urlsafe(18),
-        "STRIPE_SECRET_KEY": lambda: "sk_test_dev_" + secrets.token_urlsafe(12),
+        "GATEWAY_FRONT_DOOR_TOKEN": lambda: "dev-front-" + secrets.token_hex(12),
+        "GATEWAY_ORIGIN_TOKEN": lambda: "dev-origin-" + secrets.token_hex(12),
+        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev" + secrets.token_hex(16),
+        "STRIPE_SECRET_KEY": lambda: "sk_test_dev" + secrets.token_hex(12),
     }
+    if not re.fullmatch(r"sk_test_[A-Za-z0-9_]+", stored.get("STRIPE_SECRET_KEY", "")):
+        stored.pop("STRIPE_SECRET_KEY", None)  # made by an older launcher; make a valid one
     values = {}
     for name, make in wanted.items():
         values[name] = os.environ.get(name) or stored.get(name) or make()

@@ -116,6 +116,7 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         response = httpx.post(url, content=data, headers=headers)
         assert response.status_code == 200, response.text
         assert response.json() == {"ok": True}
+        _pay_through_the_stack(url.rsplit("/api/", 1)[0], headers, ports["STRIPE_SIM_PORT"])
         children = _children(proc.pid)
         assert len(children) == 3
     finally:
@@ -126,6 +127,36 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     for child in children:
         assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
     assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
+
+
+def _pay_through_the_stack(gateway: str, headers: dict[str, str], sim_port: int) -> None:
+    """Checkout, the stand-in's Pay button, its webhook through the gateway, a paid order."""
+    item = {
+        "sku": "cf-headband",
+        "quantity": 1,
+        "variantAttributes": {"size": "m", "color": "navy"},
+    }
+    checkout = httpx.post(
+        f"{gateway}/api/checkout-session", json={"items": [item]}, headers=headers
+    )
+    assert checkout.status_code == 201, checkout.text
+    session_id = checkout.json()["sessionId"]
+    page = httpx.get(checkout.json()["url"])
+    assert page.status_code == 200
+    assert "Sport Headband" in page.text
+    paid = httpx.post(f"http://127.0.0.1:{sim_port}/pay/{session_id}/complete")
+    assert paid.status_code == 303
+    assert session_id in paid.headers["location"]
+    status: dict[str, Any] = {}
+    for _ in range(50):
+        status = httpx.get(
+            f"{gateway}/api/order-status", params={"sessionId": session_id}, headers=headers
+        ).json()
+        if status.get("status") == "paid":
+            break
+        time.sleep(0.1)
+    assert status["status"] == "paid", status
+    assert status["orderId"].startswith("ord_")
 
 
 def _is_zombie_or_gone(pid: int) -> bool:
