@@ -252,6 +252,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "LOG_LEVEL": "WARNING", "ORIGIN_DB_POOL_SIZE": str(args.concurrency),
             },
             log_dir=log_dir,
+            extra_args=["--workers", str(args.origin_workers)],
         )  # fmt: skip
         processes.append(origin)
         gateway = start_uvicorn(
@@ -270,7 +271,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
         results: dict[str, Any] = {
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "settings": {"concurrency": args.concurrency, "seconds": args.seconds},
+            "settings": {
+                "concurrency": args.concurrency,
+                "seconds": args.seconds,
+                "origin_workers": args.origin_workers,
+            },
         }
         results["many_skus"] = await checkout_load(
             gateway.url, hot=False, concurrency=args.concurrency, seconds=args.seconds, dsn=dsn
@@ -308,6 +313,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--origin-workers", type=int, default=1, help="uvicorn worker processes of the origin"
+    )
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
     out = ROOT / "tests" / "bench" / "results" / "checkout.json"
