@@ -50,6 +50,10 @@ async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any
         }
 
 
+async def _clip(session: AsyncSession) -> Variant:
+    return (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+
+
 async def test_seeding_twice_changes_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
     catalog = load_test_catalog()
     await seed(sessions, catalog)
@@ -65,13 +69,13 @@ async def test_reseed_keeps_stock_but_updates_prices(
     catalog = load_test_catalog()
     await seed(sessions, catalog)
     async with sessions() as session, session.begin():
-        variant = (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+        variant = await _clip(session)
         variant.available = 7
     changed = copy.deepcopy(catalog)
     changed["products"][1]["price"] = 1099
     await seed(sessions, changed)
     async with sessions() as session:
-        variant = (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+        variant = await _clip(session)
         product = (
             await session.execute(
                 select(Product).where(Product.sku == "clip", Product.shop_id == "testshop")
@@ -87,14 +91,12 @@ async def test_reset_stock_restores_file_stock(
     catalog = load_test_catalog()
     await seed(sessions, catalog)
     async with sessions() as session, session.begin():
-        (
-            await session.execute(select(Variant).where(Variant.sku == "clip"))
-        ).scalar_one().available = 7
+        (await _clip(session)).available = 7
     async with sessions() as session, session.begin():
         report = await seed_catalog(session, parse_catalog(json.dumps(catalog)), reset_stock=True)
     assert report.stock_reset == 1
     async with sessions() as session:
-        variant = (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+        variant = await _clip(session)
     assert variant.available == 100
 
 
@@ -104,7 +106,7 @@ async def test_reset_stock_refused_while_variant_has_active_hold(
     catalog = load_test_catalog()
     await seed(sessions, catalog)
     async with sessions() as session, session.begin():
-        variant = (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+        variant = await _clip(session)
         variant.available = 99
         session.add(CheckoutIntent(id="i1", shop_id="testshop", fingerprint="f"))
         await session.flush()
@@ -131,7 +133,7 @@ async def test_reset_stock_refused_while_variant_has_active_hold(
         async with sessions() as session, session.begin():
             await seed_catalog(session, parse_catalog(json.dumps(catalog)), reset_stock=True)
     async with sessions() as session:
-        variant = (await session.execute(select(Variant).where(Variant.sku == "clip"))).scalar_one()
+        variant = await _clip(session)
     assert variant.available == 99
 
 

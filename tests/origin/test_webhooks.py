@@ -839,17 +839,22 @@ async def test_event_for_a_session_the_shop_never_created_is_ignored(
     assert webhook_count(shopper.origin, "checkout.session.completed", "ignored") == 1
 
 
+async def forget_session(sessions: Sessions, hold_id: str) -> None:
+    """As if the origin died between Stripe's answer and recording it on the hold."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InventoryHold)
+            .where(col(InventoryHold.id) == hold_id)
+            .values(stripe_session_id=None)
+        )
+
+
 async def test_session_event_without_a_session_id_touches_no_hold(
     shopper: Shopper, sessions: Sessions
 ) -> None:
     """A hold whose session is not recorded yet must not match an event that names none."""
     waiting = await shopper.checkout()
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InventoryHold)
-            .where(col(InventoryHold.id) == waiting["inventoryReservationId"])
-            .values(stripe_session_id=None)
-        )
+    await forget_session(sessions, waiting["inventoryReservationId"])
     paid = await shopper.pay(waiting["sessionId"])
     nameless = forge(paid, metadata={"shop_id": "testshop"})
     del nameless["data"]["object"]["id"]
@@ -867,12 +872,7 @@ async def test_paid_event_finds_a_hold_whose_session_was_never_recorded(
 ) -> None:
     """The origin crashed after Stripe created the session: metadata.hold_id finds the hold."""
     checkout = await shopper.checkout()
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InventoryHold)
-            .where(col(InventoryHold.id) == checkout["inventoryReservationId"])
-            .values(stripe_session_id=None)
-        )
+    await forget_session(sessions, checkout["inventoryReservationId"])
 
     await shopper.delivered(await shopper.pay(checkout["sessionId"]))
 
