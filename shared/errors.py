@@ -142,11 +142,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body("INTERNAL_ERROR", "Something went wrong on our side; retry later."),
+        status_code=500,
+    )
+
+
 def install_error_handlers(app: Starlette) -> None:
     """Register the one rendering of errors for a service.
 
-    Unexpected exceptions are rendered by :class:`shared.logs.RequestIdMiddleware`, which
-    every service installs outermost.
+    Unexpected exceptions are rendered by :class:`shared.logs.RequestIdMiddleware` where it
+    sits inside the app (the origin); the ``Exception`` handler covers an app that sits
+    inside it instead (the gateway's own routes), whose outermost Starlette layer would
+    otherwise answer in plain text.
     """
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

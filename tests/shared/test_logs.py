@@ -69,3 +69,23 @@ async def test_log_lines_and_unexpected_errors_carry_the_request_id() -> None:
         "requestId": "req-9",
     }
     assert any(json.loads(line).get("requestId") == "req-9" for line in lines)
+
+
+async def test_app_inside_the_request_id_middleware_answers_the_contract_body_on_errors() -> None:
+    """The gateway's layout: its Starlette routes sit inside RequestIdMiddleware."""
+    from shared.errors import install_error_handlers
+
+    async def boom(request: Request) -> PlainTextResponse:
+        raise RuntimeError("unexpected")
+
+    inner = Starlette(routes=[Route("/boom", boom)])
+    install_error_handlers(inner)
+    app = RequestIdMiddleware(inner)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+    ) as client:
+        failed = await client.get("/boom", headers={"x-request-id": "gw-1"})
+    assert failed.status_code == 500
+    assert failed.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert failed.json()["error"]["requestId"] == "gw-1"
+    assert failed.headers["x-request-id"] == "gw-1"
