@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from origin.request_bodies import field_path
 from origin.variant_keys import VariantKeyError, format_variant_key, normalize_attributes
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -119,13 +120,6 @@ class Catalog(_Entry):
     central: CentralEntry = Field(default_factory=CentralEntry)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "catalog"
-
-
 def _check_references(catalog: Catalog, known_shops: set[str]) -> None:
     shops = known_shops | {s.id for s in catalog.shops}
     seen: set[str] = set()
@@ -172,7 +166,8 @@ def parse_catalog(raw: str | bytes, known_shops: set[str] | None = None) -> Cata
         catalog = Catalog.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CatalogError(f"{_loc(tuple(first['loc']))}: {first['msg']}") from None
+        where = field_path(first["loc"]) if first["loc"] else "catalog"
+        raise CatalogError(f"{where}: {first['msg']}") from None
     _check_references(catalog, known_shops or set())
     return catalog
 

@@ -188,11 +188,13 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-def _now_param(session: AsyncSession) -> Any:
+def _time_param(session: AsyncSession, value: datetime) -> Any:
     # Raw SQL bypasses the UTCDateTime type, so bind what each dialect stores.
-    now = utcnow()
-    bind = session.get_bind()
-    return now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now
+    return value.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else value
+
+
+def _now_param(session: AsyncSession) -> Any:
+    return _time_param(session, utcnow())
 
 
 async def insert_hold(
@@ -266,11 +268,7 @@ async def end_hold(
     statement = _END_HOLD
     if only_if_expired_before is not None:
         statement = _END_HOLD_IF_EXPIRED
-        params["cutoff"] = (
-            only_if_expired_before.replace(tzinfo=None)
-            if session.get_bind().dialect.name == "sqlite"
-            else only_if_expired_before
-        )
+        params["cutoff"] = _time_param(session, only_if_expired_before)
     result = await session.execute(text(statement), params)
     if _rowcount(result) == 0:
         return False

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -21,8 +20,6 @@ class OriginState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     payments: StripePayments
-    # Filled by later subsystems (Stripe client, central inventory, reaper task).
-    extras: dict[str, Any] = field(default_factory=dict)
     # The central pool (§3.6); ``sessions`` are bound to it. None only where nothing binds one.
     central: CentralInventory | None = None
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +75,6 @@ async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(pg_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(pg_engine)
-
-
-@pytest.fixture
-def redis_prefix() -> str:
-    """A key prefix no other test (or concurrent run) uses."""
-    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 def load_test_catalog(name: str = "catalog.json") -> dict[str, Any]:
