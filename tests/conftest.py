@@ -25,7 +25,7 @@ from origin.db import create_engine, session_factory
 from origin.models import metadata
 from origin.seed import seed_catalog
 from origin.settings import Settings
-from tests.support import databases
+from tests.support import databases, tools
 from tests.support.processes import ServiceProcess, free_port, start_process
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -35,6 +35,8 @@ WEBHOOK_SECRET = "whsec_test_secret"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if absent := tools.missing():
+        pytest.exit(tools.missing_line(absent), returncode=4)
     for name, check, where in (
         ("PostgreSQL", databases.check_postgres, databases.ADMIN_URL),
         ("Redis", databases.check_redis, databases.REDIS_URL),
