@@ -221,6 +221,7 @@ async def _phase_a(
 async def _claim(
     state: OriginState, request: Request, body: CheckoutRequest, idempotency_key: str | None
 ) -> tuple[HoldResult, Shop]:
+    unsettled: str | None = None
     for _ in range(CLAIM_ATTEMPTS):
         try:
             result, shop, _key = await _phase_a(state, request, body, idempotency_key)
@@ -229,14 +230,24 @@ async def _claim(
             continue
         if isinstance(result, HoldResult):
             return result, shop
+        if result.id == unsettled:
+            # Stripe could not settle the old session (or it is being paid): one Stripe round
+            # per request, not one per attempt, so the answer comes before the gateway's timeout.
+            raise Unavailable(
+                "The previous checkout of this attempt is still open at the payment provider; "
+                "retry shortly.",
+                code="PAYMENT_PROVIDER_UNAVAILABLE",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
         # The intent's hold ran out of time: expire it (Stripe first), then start afresh.
-        await reap_hold(
+        reaped = await reap_hold(
             result,
             sessions=state.sessions,
             payments=state.payments,
             metrics=state.metrics,
             now=utcnow(),
         )
+        unsettled = None if reaped else result.id
     raise Unavailable(
         "The checkout is busy with a concurrent request; retry shortly.",
         code="CHECKOUT_BUSY",

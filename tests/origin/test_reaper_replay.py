@@ -128,3 +128,28 @@ async def test_a_paid_session_found_by_the_replay_keeps_the_hold_for_the_webhook
     assert (kept.status, kept.stripe_session_id) == ("active", session_id)
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 23
     await assert_conserved(sessions, seeded)
+
+
+async def test_a_retry_meeting_its_unsettled_expired_hold_answers_503_after_one_replay(
+    shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
+) -> None:
+    old_session = await lose_the_stripe_answer(shop_origin, sim)
+    await age_all(sessions)
+    (await sim.post("/_sim/faults", json={"count": 5, "status": 503})).raise_for_status()
+    retry = {"json": {"items": [HEADBAND_M]}, "headers": {"Idempotency-Key": "lost"}}
+
+    refused = await shop_origin.request("POST", CHECKOUT, **retry)
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "PAYMENT_PROVIDER_UNAVAILABLE"
+    assert len(await sim_session_creates(sim)) == 2  # the lost call and one replay
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 23
+    (await sim.delete("/_sim/faults")).raise_for_status()
+
+    again = await shop_origin.request("POST", CHECKOUT, **retry)
+
+    assert again.status_code == 201, again.text
+    statuses = {s["id"]: s["status"] for s in await sim_sessions(sim)}
+    assert statuses == {old_session: "expired", again.json()["sessionId"]: "open"}
+    assert await available(sessions, "testshop", HEADBAND_M_KEY) == 23
+    await assert_conserved(sessions, seeded)
