@@ -122,7 +122,9 @@ async def test_legacy_alias_is_the_same_handler(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
     first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
-    alias = await shop_origin.request("POST", "/api/checkout/session", json={"items": [HEADBAND_M]})
+    alias = await shop_origin.request(
+        "POST", "/api/checkout/session", json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert alias.status_code == 200
     assert alias.json()["sessionId"] == first.json()["sessionId"]
 
