@@ -1,10 +1,16 @@
-"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds``."""
+"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds``.
+
+Every command first connects to its database(s) once: a database that does not exist, a
+server that does not answer or a malformed URL ends the command with one line naming the
+variable and the fix (``origin/db_diagnosis.py``), before any work starts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlmodel import select
@@ -13,6 +19,7 @@ from origin import migrate
 from origin.catalog_file import CatalogError, load_catalog
 from origin.central import CentralInventory, central_catalog
 from origin.db import engine_scope, session_factory
+from origin.db_diagnosis import probe
 from origin.metrics import OriginMetrics
 from origin.models import Shop
 from origin.payments import StripePayments
@@ -62,6 +69,15 @@ async def _reap(settings: Settings) -> int:
             await payments.aclose()
 
 
+def _database_problem(settings: DatabaseSettings) -> str | None:
+    """The one line saying why a configured database cannot be used, or ``None``."""
+    problem = asyncio.run(probe(settings.database_url))
+    central = _separate_central(settings)
+    if problem is None and central is not None:
+        problem = asyncio.run(probe(central, "CENTRAL_INVENTORY_DATABASE_URL"))
+    return problem
+
+
 def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> int:
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -83,6 +99,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
         settings = load_settings(Settings if args.command == "reap-holds" else DatabaseSettings)
     except SettingsError as exc:
         print(f"origin: {exc}", file=sys.stderr)
+        return 1
+    problem = _database_problem(settings)
+    if problem is not None:
+        print(f"origin: {problem}", file=sys.stderr)
         return 1
 
     if args.command == "reap-holds":
@@ -115,8 +135,18 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
 
 def cli() -> None:
     """Console script ``checkout-edge-origin``: the same commands as ``python -m origin``."""
-    sys.exit(main(prog="checkout-edge-origin"))
+    sys.exit(_interruptible(lambda: main(prog="checkout-edge-origin")))
+
+
+def _interruptible(command: Callable[[], int]) -> int:
+    # Ctrl-C ends a command with one line, not a traceback; a migration runs in one
+    # transaction per revision, so an interrupted one leaves the previous revision in place.
+    try:
+        return command()
+    except KeyboardInterrupt:
+        print("origin: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
-    cli()
+    sys.exit(_interruptible(main))

@@ -27,6 +27,7 @@ from origin.order_status import order_status
 from origin.payments import StripePayments
 from origin.reaper import run_reaper
 from origin.settings import Settings
+from origin.startup_check import DatabaseStartupCheck
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware
 from origin.webhooks import stripe_webhook
@@ -68,6 +69,14 @@ def payment_routes() -> list[Route]:
         Route("/api/checkout/session", checkout_session, methods=["POST"]),
         Route("/api/stripe-webhook", stripe_webhook, methods=["POST"]),
     ]
+
+
+def _databases(settings: Settings) -> dict[str, str]:
+    databases = {"DATABASE_URL": settings.database_url}
+    central = settings.central_inventory_database_url
+    if central is not None and central != settings.database_url:
+        databases["CENTRAL_INVENTORY_DATABASE_URL"] = central
+    return databases
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -126,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(DatabaseStartupCheck, databases=_databases(settings)),
             Middleware(RequestIdMiddleware),
             Middleware(ObserveResponses, observer=request_observer(metrics)),
             Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),

@@ -5,10 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from shared.money import minor_from_major
 from shared.settings import BaseServiceSettings
+
+STRIPE_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 
 RepricePolicy = Literal["log_only", "enforce_and_proceed", "enforce_and_reject"]
 
@@ -30,6 +34,13 @@ class DatabaseSettings(BaseServiceSettings):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(
+                f"not a valid database URL ({exc}); expected "
+                "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
+            ) from None
         return value
 
 
@@ -80,12 +91,18 @@ class Settings(DatabaseSettings):
         minor_from_major(value)  # raises when finer than a cent
         return value
 
-    @model_validator(mode="after")
-    def _stripe_target(self) -> Settings:
-        key = self.stripe_secret_key.get_secret_value()
-        if self.stripe_api_base is None and not key.startswith(("sk_live_", "sk_test_", "rk_")):
-            raise ValueError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_…)")
-        return self
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr) -> SecretStr:
+        # A publishable key (pk_…) is accepted by nothing the origin calls: refused here, at
+        # start-up, instead of turning every checkout into a 502. The stand-in checks the
+        # prefix like Stripe does, so the rule holds for it too.
+        if not value.get_secret_value().startswith(STRIPE_SECRET_KEY_PREFIXES):
+            raise ValueError(
+                "must be a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_test_…, "
+                "rk_live_…), not a publishable key (pk_…)"
+            )
+        return value
 
     @property
     def gateway_tokens(self) -> tuple[str, ...]:
