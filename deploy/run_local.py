@@ -1,209 +1,302 @@
 """``make run``: the whole stack on one machine with embedded defaults.
 
-Migrates and seeds the database (SQLite at var/origin.db unless DATABASE_URL is set), makes
-development tokens and a webhook secret when none are set (kept in var/dev-secrets.json so a
-restart keeps them), starts the Stripe stand-in, the origin and the gateway, prints their
-URLs and a curl that goes through the gateway, and stops all of them on Ctrl-C.
+In order, each step only after the previous one worked:
+
+1. one launcher per ``var/`` directory (``var/run.lock``): a second ``make run`` says who
+   runs and exits 1;
+2. every port free, else one line per busy port naming the process holding it;
+3. development secrets (``var/dev-secrets.json``), then ``migrate`` and ``seed`` of the
+   database (SQLite at ``var/origin.db`` unless ``DATABASE_URL`` is set);
+4. the rows of :func:`service_table` started in order, each up only when our own child
+   serves it (``local_stack/services.py``);
+5. a line when the configured Redis is unreachable, then the banner (URLs, masked database
+   URL, a curl through the gateway that reads its token from a file).
+
+Every line is ``process │ text`` (``local_stack/output.py``). Ctrl-C or SIGTERM at any step
+stops every child and ends with one line and status 0; a child that exits on its own stops
+the rest with status 1. Children die with the launcher even on ``kill -9``.
+``RUN_VAR_DIR`` moves ``var/`` (tests use it).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
+if str(ROOT) not in sys.path:  # run as a script: deploy/ is on the path, the root is not
+    sys.path.insert(0, str(ROOT))
+
+from deploy.local_stack import children, dev_config, ports  # noqa: E402
+from deploy.local_stack.children import Child  # noqa: E402
+from deploy.local_stack.instance import AlreadyRunning, InstanceLock  # noqa: E402
+from deploy.local_stack.output import Output  # noqa: E402
+from deploy.local_stack.redis_check import redis_problem  # noqa: E402
+from deploy.local_stack.services import Service, StartFailed, wait_until_up  # noqa: E402
+
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
-SECRETS = VAR / "dev-secrets.json"
+STEPS = ("migrate", "seed")
+_SIGNALS: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
 
-def _secrets() -> dict[str, str]:
-    stored: dict[str, str] = json.loads(SECRETS.read_text()) if SECRETS.exists() else {}
-    # Hex only: Stripe keys and secrets are alphanumeric (a '-' makes the key invalid).
-    wanted = {
-        "GATEWAY_FRONT_DOOR_TOKEN": lambda: "dev-front-" + secrets.token_hex(12),
-        "GATEWAY_ORIGIN_TOKEN": lambda: "dev-origin-" + secrets.token_hex(12),
-        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev" + secrets.token_hex(16),
-        "STRIPE_SECRET_KEY": lambda: "sk_test_dev" + secrets.token_hex(12),
+class Interrupted(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP arrived; the launcher stops everything."""
+
+
+@dataclass(frozen=True)
+class Config:
+    var: Path
+    env: dict[str, str]
+    ports: dict[str, int]
+    database_url: str
+    redis_url: str
+
+
+def configure(environ: dict[str, str]) -> Config:
+    var = dev_config.var_dir(ROOT, environ)
+    ports_ = {
+        "GATEWAY_PORT": int(environ.get("GATEWAY_PORT", "8000")),
+        "ORIGIN_PORT": int(environ.get("ORIGIN_PORT", "8001")),
+        "STRIPE_SIM_PORT": int(environ.get("STRIPE_SIM_PORT", "12111")),
     }
-    if not re.fullmatch(r"sk_test_[A-Za-z0-9_]+", stored.get("STRIPE_SECRET_KEY", "")):
-        stored.pop("STRIPE_SECRET_KEY", None)  # made by an older launcher; make a valid one
-    values = {}
-    for name, make in wanted.items():
-        values[name] = os.environ.get(name) or stored.get(name) or make()
-    SECRETS.write_text(json.dumps(values, indent=2))
-    SECRETS.chmod(0o600)
-    return values
+    database_url = environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var / 'origin.db'}"
+    env = {
+        **environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": database_url,
+        "LOG_FORMAT": dev_config.log_format(environ),
+        "GATEWAY_ORIGIN_URL": f"http://127.0.0.1:{ports_['ORIGIN_PORT']}",
+        "STRIPE_API_BASE": environ.get(
+            "STRIPE_API_BASE", f"http://127.0.0.1:{ports_['STRIPE_SIM_PORT']}"
+        ),
+    }
+    return Config(var, env, ports_, database_url, environ.get("GATEWAY_REDIS_URL", ""))
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
+    """The long-running processes, started in this order (later rows may need earlier ones)."""
+    py = sys.executable
+    port = config.ports
+    gateway = f"http://127.0.0.1:{port['GATEWAY_PORT']}"
+    stripe = f"http://127.0.0.1:{port['STRIPE_SIM_PORT']}"
+    front_door = secrets["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
+
+    def uvicorn(factory: str, listen: int) -> tuple[str, ...]:
+        return (py, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port",
+                str(listen))  # fmt: skip
+
+    return [
+        Service(
+            "stripe",
+            (
+                py,
+                "-m",
+                "tests.stripe_sim",
+                "--port",
+                str(port["STRIPE_SIM_PORT"]),
+                "--webhook-url",
+                f"{gateway}/api/stripe-webhook",
+                "--webhook-secret",
+                secrets["STRIPE_WEBHOOK_SECRET"].split(",")[0],
+                "--webhook-header",
+                f"x-front-door-token: {front_door}",
+            ),
+            (port["STRIPE_SIM_PORT"],),
+            "/_sim/events",
+            "STRIPE_SIM_PORT",
+            (("stripe stand-in", stripe),),
+        ),
+        Service(
+            "origin",
+            uvicorn("origin.app:create_app", port["ORIGIN_PORT"]),
+            (port["ORIGIN_PORT"],),
+            "/healthz",
+            "ORIGIN_PORT",
+            (("origin", f"http://127.0.0.1:{port['ORIGIN_PORT']}   (internal)"),),
+        ),
+        Service(
+            "gateway",
+            uvicorn("gateway.app:create_app", port["GATEWAY_PORT"]),
+            (port["GATEWAY_PORT"],),
+            "/healthz",
+            "GATEWAY_PORT",
+            (("gateway", gateway),),
+        ),
+    ]
 
 
-def _wait_healthy(name: str, url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with status {proc.returncode} while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (localhost)
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f}s")
+class Launcher:
+    def __init__(self, config: Config, output: Output) -> None:
+        self.config = config
+        self.output = output
+        self.children: list[Child] = []
+        self.phase = "start-up"
+        self.signal: int | None = None
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum  # acted on at the next idle(), never between fork and bookkeeping
+
+    def idle(self, seconds: float) -> None:
+        self.output.pump(seconds)
+        if self.signal is not None:
+            raise Interrupted
+
+    def start(self, name: str, argv: tuple[str, ...]) -> Child:
+        child = children.spawn(name, argv, env=self.config.env, cwd=ROOT)
+        self.children.append(child)
+        self.output.follow(name, child.proc.stdout)
+        return child
+
+    def step(self, name: str, argv: tuple[str, ...]) -> None:
+        """Run a one-shot child (migrate, seed) to its end; its failure stops the launch."""
+        self.phase = name
+        child = self.start(name, argv)
+        while child.alive():
+            self.idle(0.2)
+        self.output.drain()
+        self.children.remove(child)
+        if child.proc.returncode != 0:
+            raise StartFailed(
+                f"{name} failed (status {child.proc.returncode}); nothing was started"
+            )
+
+    def stop(self) -> None:
+        """Stop every child quietly; show the lines of any that did not end cleanly."""
+        self.output.hold()
+        killed = children.stop(self.children, wait=self.output.pump)
+        self.output.drain()
+        for child in self.children:
+            clean = child.proc.returncode in (0, -signal.SIGTERM) and child.name not in killed
+            if not clean:
+                for line in self.output.held(child.name)[-20:]:
+                    self.output.say(line, child.name)
+                how = (
+                    "was killed" if child.name in killed else f"ended with {child.proc.returncode}"
+                )
+                self.output.say(f"{child.name} did not stop cleanly ({how})")
+        self.children = []
 
 
-def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    for _, proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for name, proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{name} did not stop in time; killing it", file=sys.stderr)
-            proc.kill()
-            proc.wait()
+def busy_ports(services: list[Service]) -> list[str]:
+    lines = []
+    for service in services:
+        for number in service.ports:
+            holder = ports.holder(number)
+            if holder is not None:
+                move = f" or set {service.port_variable}" if service.port_variable else ""
+                lines.append(
+                    f"port {number} ({service.name}) is in use by {holder.describe()}; "
+                    f"stop it{move}"
+                )
+    return lines
+
+
+def banner(
+    config: Config, services: list[Service], redis: str | None, header_file: Path
+) -> list[str]:
+    state = "running, degraded: Redis unreachable" if redis else "running"
+    lines = [f"checkout-edge is {state} (Ctrl-C stops everything)"]
+    for service in services:
+        lines += [f"  {label:<16} {value}" for label, value in service.banner]
+    lines.append(f"  {'database':<16} {dev_config.mask_url(config.database_url)}")
+    if config.redis_url:
+        lines.append(f"  {'redis':<16} {dev_config.mask_url(config.redis_url)}")
+    lines.append(f"  {'secrets':<16} {config.var / 'dev-secrets.json'}")
+    item = {
+        "sku": "cf-headband",
+        "quantity": 1,
+        "variantAttributes": {"size": "m", "color": "navy"},
+    }
+    body = json.dumps({"items": [item]})
+    gateway = f"http://127.0.0.1:{config.ports['GATEWAY_PORT']}"
+    return [
+        *lines,
+        "",
+        "Try it through the gateway (the front-door token is read from a file):",
+        f"  curl -s -X POST {gateway}/api/inventory/validate -H @{header_file} "
+        f"-H 'x-shop-id: cochlearfit' -H 'content-type: application/json' -d '{body}'",
+    ]
+
+
+def launch(launcher: Launcher) -> int:
+    config, say = launcher.config, launcher.output.say
+    secrets = dev_config.dev_secrets(config.var / "dev-secrets.json", config.env)
+    config.env.update(secrets)
+    config.env["ORIGIN_GATEWAY_TOKEN"] = secrets["GATEWAY_ORIGIN_TOKEN"]
+    services = service_table(config, secrets)
+    busy = busy_ports(services)
+    if busy:
+        for line in busy:
+            say(line)
+        return 1
+    header_file = config.var / "front-door.header"
+    header_file.touch(mode=0o600)
+    header_file.chmod(0o600)
+    header_file.write_text(
+        f"x-front-door-token: {secrets['GATEWAY_FRONT_DOOR_TOKEN'].split(',')[0]}\n"
+    )
+    say(f"database {dev_config.mask_url(config.database_url)}: migrating and seeding")
+    py = sys.executable
+    launcher.step("migrate", (py, "-m", "origin", "migrate"))
+    launcher.step("seed", (py, "-m", "origin", "seed", "--file", str(CATALOG)))
+    launcher.phase = "start-up"
+    for service in services:
+        say(f"starting {service.name} on :{', :'.join(map(str, service.ports))}")
+        child = launcher.start(service.name, service.argv)
+        wait_until_up(service, child, idle=launcher.idle)
+    redis = None
+    if config.redis_url:
+        redis = redis_problem(services[-1].url, dev_config.mask_url(config.redis_url))
+        if redis:
+            say(redis)
+    for line in banner(config, services, redis, header_file):
+        say(line)
+    launcher.phase = "running"
+    while all(child.alive() for child in launcher.children):
+        launcher.idle(0.5)
+    launcher.output.drain()
+    dead = ", ".join(
+        f"{c.name} (status {c.proc.returncode})" for c in launcher.children if not c.alive()
+    )
+    say(f"{dead} stopped on its own; stopping the rest")
+    return 1
 
 
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
-    ports = {
-        "gateway": int(os.environ.get("GATEWAY_PORT", "8000")),
-        "origin": int(os.environ.get("ORIGIN_PORT", "8001")),
-        "stripe": int(os.environ.get("STRIPE_SIM_PORT", "12111")),
-    }
-    busy = [f"{name} ({port})" for name, port in ports.items() if not _port_free(port)]
-    if busy:
-        print(f"make run: port(s) already in use: {', '.join(busy)}", file=sys.stderr)
-        return 1
-
-    values = _secrets()
-    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
-    origin_url = f"http://127.0.0.1:{ports['origin']}"
-    stripe_url = f"http://127.0.0.1:{ports['stripe']}"
-    env = {
-        **os.environ,
-        **values,
-        "PYTHONPATH": str(ROOT),
-        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
-        "GATEWAY_ORIGIN_URL": origin_url,
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", stripe_url),
-    }
-    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'origin.db'}")
-    py = sys.executable
-
-    subprocess.run([py, "-m", "origin", "migrate"], env=env, cwd=ROOT, check=True)
-    subprocess.run(
-        [py, "-m", "origin", "seed", "--file", str(CATALOG)], env=env, cwd=ROOT, check=True
-    )
-
-    commands: list[tuple[str, list[str], str]] = []
-    if (ROOT / "tests" / "stripe_sim" / "__main__.py").exists():
-        commands.append(
-            (
-                "stripe stand-in",
-                [
-                    py,
-                    "-m",
-                    "tests.stripe_sim",
-                    "--port",
-                    str(ports["stripe"]),
-                    "--webhook-url",
-                    f"{gateway_url}/api/stripe-webhook",
-                    "--webhook-secret",
-                    values["STRIPE_WEBHOOK_SECRET"].split(",")[0],
-                    "--webhook-header",
-                    f"x-front-door-token: {values['GATEWAY_FRONT_DOOR_TOKEN'].split(',')[0]}",
-                ],
-                f"{stripe_url}/_sim/events",
-            )
-        )
-    for name, module, port in (
-        ("origin", "origin.app:create_app", ports["origin"]),
-        ("gateway", "gateway.app:create_app", ports["gateway"]),
-    ):
-        commands.append(
-            (
-                name,
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    module,
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                f"http://127.0.0.1:{port}/healthz",
-            )
-        )
-
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    environ = dict(os.environ)
+    config = configure(environ)
+    output = Output([*STEPS, "stripe", "origin", "gateway"])
+    launcher = Launcher(config, output)
+    for signum in _SIGNALS:
+        signal.signal(signum, launcher.on_signal)
+    lock = InstanceLock(config.var / "run.lock")
     try:
-        for name, command, health in commands:
-            proc = subprocess.Popen(command, env=env, cwd=ROOT)
-            procs.append((name, proc))
-            _wait_healthy(name, health, proc)
-        token = values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
-        body = json.dumps(
-            {
-                "items": [
-                    {
-                        "sku": "cf-headband",
-                        "quantity": 1,
-                        "variantAttributes": {"size": "m", "color": "navy"},
-                    }
-                ]
-            }
-        )
-        print(
-            "\ncheckout-edge is running (Ctrl-C stops everything)\n"
-            f"  gateway          {gateway_url}\n"
-            f"  origin           {origin_url}   (internal)\n"
-            f"  stripe stand-in  {stripe_url}\n"
-            f"  database         {env['DATABASE_URL']}\n"
-            f"  secrets          {SECRETS}\n\n"
-            "Try it through the gateway:\n"
-            f"  curl -s -X POST {gateway_url}/api/inventory/validate "
-            f"-H 'x-front-door-token: {token}' -H 'x-shop-id: cochlearfit' "
-            f"-H 'content-type: application/json' -d '{body}'\n",
-            flush=True,
-        )
-        while all(proc.poll() is None for _, proc in procs):
-            time.sleep(0.5)
-        dead = [name for name, proc in procs if proc.poll() is not None]
-        print(f"make run: {', '.join(dead)} stopped; stopping the rest", file=sys.stderr)
+        lock.acquire(ports=config.ports)
+    except AlreadyRunning as exc:
+        output.say(str(exc))
         return 1
-    except KeyboardInterrupt:
-        print("\nstopping…", flush=True)
+    try:
+        return launch(launcher)
+    except Interrupted:
+        phase = launcher.phase
+        launcher.stop()
+        how = _SIGNALS.get(launcher.signal or signal.SIGINT, "a signal")
+        output.say(f"stopped by {how} during {phase}; nothing is left running")
         return 0
-    except RuntimeError as exc:
-        print(f"make run: {exc}", file=sys.stderr)
+    except StartFailed as exc:
+        launcher.stop()
+        output.say(str(exc))
         return 1
     finally:
-        _stop(procs)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    # SIGTERM (e.g. from a supervisor) stops the stack exactly like Ctrl-C does.
-    raise KeyboardInterrupt
+        launcher.stop()
+        lock.release()
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())
