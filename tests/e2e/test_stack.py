@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
@@ -90,6 +91,7 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     }
     env.update({k: str(v) for k, v in ports.items()})
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    env["RUN_VAR_DIR"] = str(tmp_path / "var")
     proc = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"],
         cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -104,14 +106,13 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
             if not line:
                 break
             output.append(line)
-            if line.strip().startswith("curl "):
-                curl = line.strip()
+            text = line.split(" │ ", 1)[-1].strip()
+            if text.startswith("curl "):
+                curl = text
         assert curl is not None, "".join(output)
         args = shlex.split(curl)
         url = next(a for a in args if a.startswith("http://"))
-        headers = dict(
-            h.split(": ", 1) for i, h in enumerate(args) if i > 0 and args[i - 1] == "-H"
-        )
+        headers = dict(h.split(": ", 1) for h in _header_lines(args))
         data = args[args.index("-d") + 1]
         response = httpx.post(url, content=data, headers=headers)
         assert response.status_code == 200, response.text
@@ -127,6 +128,15 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     for child in children:
         assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
     assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
+
+
+def _header_lines(args: list[str]) -> list[str]:
+    """The curl's ``-H`` values; ``-H @file`` reads the headers from the file, as curl does."""
+    lines: list[str] = []
+    for flag, value in itertools.pairwise(args):
+        if flag == "-H":
+            lines += Path(value[1:]).read_text().splitlines() if value.startswith("@") else [value]
+    return lines
 
 
 def _pay_through_the_stack(gateway: str, headers: dict[str, str], sim_port: int) -> None:

@@ -1,0 +1,159 @@
+"""``make run``'s launcher never lies: one instance, named port holders, nothing left behind.
+
+Every test runs the real ``deploy/run_local.py`` (its own var dir and ports) and reads its
+piped output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.databases import asyncpg_url, create_migrated_database, drop_database
+from tests.support.launcher import BANNER, Launch, all_gone, launcher_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def launches() -> Iterator[list[Launch]]:
+    started: list[Launch] = []
+    yield started
+    for launch in started:
+        launch.close()
+
+
+def test_two_launchers_at_once_give_one_banner_and_one_clear_refusal(
+    tmp_path: Path, launches: list[Launch]
+) -> None:
+    env = launcher_env(tmp_path / "var")
+    first, second = Launch(env), Launch(env)
+    launches += [first, second]
+    loser = None
+    deadline = time.monotonic() + 90
+    while loser is None and time.monotonic() < deadline:
+        loser = next((launch for launch in (first, second) if launch.proc.poll() is not None), None)
+        time.sleep(0.05)
+    assert loser is not None, first.output + second.output
+    winner = second if loser is first else first
+    assert loser.wait() == 1
+    (line,) = loser.lines
+    assert f"already running here (pid {winner.proc.pid}" in line
+    winner.wait_for(BANNER)
+    assert [launch for launch in (first, second) if BANNER in launch.output] == [winner]
+    assert winner.proc.poll() is None
+    assert httpx.get(winner.url("gateway") + "/healthz").status_code == 200
+
+
+def test_busy_port_names_the_process_holding_it_before_anything_runs(
+    tmp_path: Path, launches: list[Launch]
+) -> None:
+    env = launcher_env(tmp_path / "var")
+    port = int(env["ORIGIN_PORT"])
+    listen = (
+        "import socket, sys, time; s = socket.socket(); "
+        f"s.bind(('127.0.0.1', {port})); s.listen(); print('ready', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", listen], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        launch = Launch(env)
+        launches.append(launch)
+        assert launch.wait() == 1
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    (line,) = launch.lines
+    assert f"port {port} (origin) is in use by pid {holder.pid} ({sys.executable} -c" in line
+    assert line.endswith("stop it or set ORIGIN_PORT")
+    assert not (tmp_path / "var" / "origin.db").exists()  # checked before migrate
+
+
+def test_kill_9_of_the_launcher_takes_every_child_within_a_second(
+    tmp_path: Path, launches: list[Launch]
+) -> None:
+    launch = Launch(launcher_env(tmp_path / "var"))
+    launches.append(launch)
+    launch.wait_for(BANNER)
+    children = launch.children()
+    assert len(children) == 3
+    os.kill(launch.proc.pid, signal.SIGKILL)
+    assert all_gone(children, within=1.0)
+    assert launch.wait() == -signal.SIGKILL
+    # The next run finds its ports free and the lock released.
+    again = Launch(launch.env)
+    launches.append(again)
+    again.wait_for(BANNER)
+
+
+class _LockedTable:
+    """An open transaction holding ``table`` exclusively, so whatever reads it waits."""
+
+    def __init__(self, url: str, table: str) -> None:
+        self.url, self.table = asyncpg_url(url), table
+        self.loop = asyncio.new_event_loop()
+        self.connection = self.loop.run_until_complete(asyncpg.connect(self.url))
+        self.loop.run_until_complete(self.connection.execute("BEGIN"))
+        statement = f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+        self.loop.run_until_complete(self.connection.execute(statement))
+
+    def someone_waits(self) -> bool:
+        query = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        waiting: int = self.loop.run_until_complete(self.connection.fetchval(query))
+        return waiting > 0
+
+    def release(self) -> None:
+        self.loop.run_until_complete(self.connection.close())
+        self.loop.close()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    url = create_migrated_database("ce_launcher")
+    yield url
+    drop_database(url)
+
+
+@pytest.mark.parametrize(
+    ("phase", "table"),
+    [("migrate", "alembic_version"), ("seed", "shops"), ("start-up", None), ("running", None)],
+)
+def test_ctrl_c_at_each_phase_is_one_line_status_0_and_nothing_left(
+    tmp_path: Path, launches: list[Launch], pg_database: str, phase: str, table: str | None
+) -> None:
+    locked = _LockedTable(pg_database, table) if table else None
+    try:
+        launch = Launch(launcher_env(tmp_path / "var", DATABASE_URL=pg_database))
+        launches.append(launch)
+        if locked is not None:  # the step's child is blocked on the table: mid-step for sure
+            deadline = time.monotonic() + 60
+            while not locked.someone_waits() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert locked.someone_waits(), launch.output
+        else:
+            launch.wait_for("starting stripe" if phase == "start-up" else BANNER)
+        children = launch.children()
+        assert children
+        before = len(launch.texts())
+        launch.interrupt()
+        assert launch.wait() == 0, launch.output
+    finally:
+        if locked is not None:
+            locked.release()
+    assert launch.texts()[before:] == [f"stopped by Ctrl-C during {phase}; nothing is left running"]
+    assert "Traceback" not in launch.output
+    assert "KeyboardInterrupt" not in launch.output
+    assert all_gone(children, within=1.0)
