@@ -20,32 +20,31 @@ the rest with status 1. Children die with the launcher even on ``kill -9``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: deploy/ is on the path, the root is not
     sys.path.insert(0, str(ROOT))
 
-from deploy.local_stack import children, dev_config, ports  # noqa: E402
-from deploy.local_stack.children import Child  # noqa: E402
+from deploy.local_stack import dev_config  # noqa: E402
+from deploy.local_stack.banner import banner  # noqa: E402
 from deploy.local_stack.instance import AlreadyRunning, InstanceLock  # noqa: E402
 from deploy.local_stack.output import Output  # noqa: E402
 from deploy.local_stack.redis_check import redis_problem  # noqa: E402
-from deploy.local_stack.services import Service, StartFailed, wait_until_up  # noqa: E402
+from deploy.local_stack.services import Service, StartFailed, busy_ports, wait_until_up  # noqa: E402
+from deploy.local_stack.supervisor import Interrupted, Supervisor  # noqa: E402
 
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
 STEPS = ("migrate", "seed")
-_SIGNALS: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
-
-
-class Interrupted(Exception):
-    """Ctrl-C, SIGTERM or SIGHUP arrived; the launcher stops everything."""
+_SIGNALS: dict[int, str] = {
+    signal.SIGINT: "Ctrl-C",
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGHUP: "SIGHUP",
+}
 
 
 @dataclass(frozen=True)
@@ -131,101 +130,8 @@ def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
     ]
 
 
-class Launcher:
-    def __init__(self, config: Config, output: Output) -> None:
-        self.config = config
-        self.output = output
-        self.children: list[Child] = []
-        self.phase = "start-up"
-        self.signal: int | None = None
-
-    def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.signal = signum  # acted on at the next idle(), never between fork and bookkeeping
-
-    def idle(self, seconds: float) -> None:
-        self.output.pump(seconds)
-        if self.signal is not None:
-            raise Interrupted
-
-    def start(self, name: str, argv: tuple[str, ...]) -> Child:
-        child = children.spawn(name, argv, env=self.config.env, cwd=ROOT)
-        self.children.append(child)
-        self.output.follow(name, child.proc.stdout)
-        return child
-
-    def step(self, name: str, argv: tuple[str, ...]) -> None:
-        """Run a one-shot child (migrate, seed) to its end; its failure stops the launch."""
-        self.phase = name
-        child = self.start(name, argv)
-        while child.alive():
-            self.idle(0.2)
-        self.output.drain()
-        self.children.remove(child)
-        if child.proc.returncode != 0:
-            raise StartFailed(
-                f"{name} failed (status {child.proc.returncode}); nothing was started"
-            )
-
-    def stop(self) -> None:
-        """Stop every child quietly; show the lines of any that did not end cleanly."""
-        self.output.hold()
-        killed = children.stop(self.children, wait=self.output.pump)
-        self.output.drain()
-        for child in self.children:
-            clean = child.proc.returncode in (0, -signal.SIGTERM) and child.name not in killed
-            if not clean:
-                for line in self.output.held(child.name)[-20:]:
-                    self.output.say(line, child.name)
-                how = (
-                    "was killed" if child.name in killed else f"ended with {child.proc.returncode}"
-                )
-                self.output.say(f"{child.name} did not stop cleanly ({how})")
-        self.children = []
-
-
-def busy_ports(services: list[Service]) -> list[str]:
-    lines = []
-    for service in services:
-        for number in service.ports:
-            holder = ports.holder(number)
-            if holder is not None:
-                move = f" or set {service.port_variable}" if service.port_variable else ""
-                lines.append(
-                    f"port {number} ({service.name}) is in use by {holder.describe()}; "
-                    f"stop it{move}"
-                )
-    return lines
-
-
-def banner(
-    config: Config, services: list[Service], redis: str | None, header_file: Path
-) -> list[str]:
-    state = "running, degraded: Redis unreachable" if redis else "running"
-    lines = [f"checkout-edge is {state} (Ctrl-C stops everything)"]
-    for service in services:
-        lines += [f"  {label:<16} {value}" for label, value in service.banner]
-    lines.append(f"  {'database':<16} {dev_config.mask_url(config.database_url)}")
-    if config.redis_url:
-        lines.append(f"  {'redis':<16} {dev_config.mask_url(config.redis_url)}")
-    lines.append(f"  {'secrets':<16} {config.var / 'dev-secrets.json'}")
-    item = {
-        "sku": "cf-headband",
-        "quantity": 1,
-        "variantAttributes": {"size": "m", "color": "navy"},
-    }
-    body = json.dumps({"items": [item]})
-    gateway = f"http://127.0.0.1:{config.ports['GATEWAY_PORT']}"
-    return [
-        *lines,
-        "",
-        "Try it through the gateway (the front-door token is read from a file):",
-        f"  curl -s -X POST {gateway}/api/inventory/validate -H @{header_file} "
-        f"-H 'x-shop-id: cochlearfit' -H 'content-type: application/json' -d '{body}'",
-    ]
-
-
-def launch(launcher: Launcher) -> int:
-    config, say = launcher.config, launcher.output.say
+def launch(config: Config, launcher: Supervisor) -> int:
+    say = launcher.output.say
     secrets = dev_config.dev_secrets(config.var / "dev-secrets.json", config.env)
     config.env.update(secrets)
     config.env["ORIGIN_GATEWAY_TOKEN"] = secrets["GATEWAY_ORIGIN_TOKEN"]
@@ -255,7 +161,16 @@ def launch(launcher: Launcher) -> int:
         redis = redis_problem(services[-1].url, dev_config.mask_url(config.redis_url))
         if redis:
             say(redis)
-    for line in banner(config, services, redis, header_file):
+    lines = banner(
+        services=services,
+        gateway=services[-1].url,
+        database_url=config.database_url,
+        redis_url=config.redis_url,
+        redis_problem=redis,
+        secrets_file=config.var / "dev-secrets.json",
+        header_file=header_file,
+    )
+    for line in lines:
         say(line)
     launcher.phase = "running"
     while all(child.alive() for child in launcher.children):
@@ -272,7 +187,7 @@ def main() -> int:
     environ = dict(os.environ)
     config = configure(environ)
     output = Output([*STEPS, "stripe", "origin", "gateway"])
-    launcher = Launcher(config, output)
+    launcher = Supervisor(output, env=config.env, cwd=ROOT)
     for signum in _SIGNALS:
         signal.signal(signum, launcher.on_signal)
     lock = InstanceLock(config.var / "run.lock")
@@ -282,7 +197,7 @@ def main() -> int:
         output.say(str(exc))
         return 1
     try:
-        return launch(launcher)
+        return launch(config, launcher)
     except Interrupted:
         phase = launcher.phase
         launcher.stop()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from . import ports
 from .children import Child
 
-__all__ = ["Service", "StartFailed", "wait_until_up"]
+__all__ = ["Service", "StartFailed", "busy_ports", "wait_until_up"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,18 @@ def wait_until_up(
     raise StartFailed(
         f"{service.name} did not answer {service.url}{service.health_path} within {timeout:.0f} s"
     )
+
+
+def busy_ports(services: list[Service]) -> list[str]:
+    """One line per port of ``services`` that something already listens on, naming it."""
+    lines = []
+    for service in services:
+        for number in service.ports:
+            holder = ports.holder(number)
+            if holder is not None:
+                move = f" or set {service.port_variable}" if service.port_variable else ""
+                lines.append(
+                    f"port {number} ({service.name}) is in use by {holder.describe()}; "
+                    f"stop it{move}"
+                )
+    return lines

@@ -7,6 +7,7 @@ piped output.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -18,9 +19,16 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.support.databases import asyncpg_url, create_migrated_database, drop_database
+from tests.support.databases import (
+    asyncpg_url,
+    create_database,
+    create_migrated_database,
+    drop_database,
+)
 from tests.support.launcher import BANNER, Launch, all_gone, launcher_env
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -157,3 +165,52 @@ def test_ctrl_c_at_each_phase_is_one_line_status_0_and_nothing_left(
     assert "Traceback" not in launch.output
     assert "KeyboardInterrupt" not in launch.output
     assert all_gone(children, within=1.0)
+
+
+@pytest.fixture(scope="module")
+def degraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launch]:
+    """A stack on PostgreSQL (a password in the URL) whose configured Redis is down."""
+    database = create_database("ce_launcher")
+    with_password = (
+        make_url(database).set(password="db-pass-1234").render_as_string(hide_password=False)
+    )
+    redis_port = free_port()
+    launch = Launch(
+        launcher_env(
+            tmp_path_factory.mktemp("degraded") / "var",
+            DATABASE_URL=with_password,
+            GATEWAY_REDIS_URL=f"redis://:redis-pass-5678@127.0.0.1:{redis_port}/0",
+        )
+    )
+    try:
+        launch.wait_for(BANNER)
+        yield launch
+    finally:
+        launch.close()
+        drop_database(database)
+
+
+def test_unreachable_redis_is_said_in_one_line_before_a_degraded_banner(degraded: Launch) -> None:
+    said = degraded.texts()
+    banner = next(i for i, text in enumerate(said) if text.startswith(BANNER))
+    assert said[banner] == (
+        "checkout-edge is running, degraded: Redis unreachable (Ctrl-C stops everything)"
+    )
+    (warning,) = [text for text in said if "GATEWAY_REDIS_URL" in text]
+    assert said.index(warning) < banner
+    assert warning.startswith("Redis at redis://:***@127.0.0.1:")
+    assert "is unreachable; each gateway process limits on its own" in warning
+
+
+def test_no_secret_in_the_output_or_on_any_child_command_line(degraded: Launch) -> None:
+    secrets = json.loads(Path(degraded.env["RUN_VAR_DIR"], "dev-secrets.json").read_text())
+    hidden = [*secrets.values(), "db-pass-1234", "redis-pass-5678"]
+    assert "postgres:***@" in degraded.output
+    children = degraded.children()
+    assert len(children) == 3
+    for pid in children:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        for secret in hidden:
+            assert secret not in command, command
+    for secret in hidden:
+        assert secret not in degraded.output
