@@ -91,7 +91,7 @@ def _forward_endpoints(settings: Settings, metrics: GatewayMetrics) -> dict[str,
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the gateway; settings come from the environment when not given."""
     settings = settings or settings_or_exit(Settings, "gateway")
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     _json_server_logs()
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = GatewayMetrics()

@@ -61,6 +61,8 @@ class Settings(BaseServiceSettings):
     gateway_rate_limit_status: str = "120/minute"
     gateway_rate_limit_webhook: str = "600/minute"
     log_level: str = "INFO"
+    # ``json`` (one object per line, for log shippers) or ``text`` (``make run``).
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("gateway_front_door_token")
     @classmethod

@@ -81,7 +81,7 @@ def _databases(settings: Settings) -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit(Settings, "origin")
-    configure_logging("origin", settings.log_level)
+    configure_logging("origin", settings.log_level, settings.log_format)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = OriginMetrics()
 

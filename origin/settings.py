@@ -49,6 +49,8 @@ class Settings(DatabaseSettings):
     origin_env: Literal["development", "production"] = "development"
     origin_metrics_token: SecretStr | None = None
     log_level: str = "INFO"
+    # ``json`` (one object per line, for log shippers) or ``text`` (``make run``).
+    log_format: Literal["json", "text"] = "json"
 
     stripe_secret_key: SecretStr
     stripe_api_base: str | None = None

@@ -18,6 +18,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.log_text import TextFormatter
+
 __all__ = [
     "JsonFormatter",
     "RequestIdMiddleware",
@@ -31,7 +33,13 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("reques
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 # Attributes every LogRecord has; anything else passed via ``extra=`` is emitted as a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's ``color_message`` is its own message with ANSI colours: never a field.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def current_request_id() -> str | None:
@@ -77,15 +85,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send JSON lines to stderr; idempotent, so tests can build many apps."""
+def _text_fields() -> dict[str, str]:
+    request_id = current_request_id()
+    return {"requestId": request_id} if request_id else {}
+
+
+def configure_logging(service: str, level: str = "INFO", log_format: str = "json") -> None:
+    """Send JSON lines (``log_format="text"``: compact human lines) to stderr; idempotent,
+    so tests can build many apps."""
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_checkout_edge", False)), None)
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler._checkout_edge = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    handler.setFormatter(JsonFormatter(service))
+    handler.setFormatter(
+        TextFormatter(_STANDARD, _text_fields) if log_format == "text" else JsonFormatter(service)
+    )
     root.setLevel(level.upper())
 
 

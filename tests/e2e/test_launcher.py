@@ -27,7 +27,7 @@ from tests.support.databases import (
     create_migrated_database,
     drop_database,
 )
-from tests.support.launcher import BANNER, Launch, all_gone, launcher_env
+from tests.support.launcher import BANNER, PREFIX, Launch, all_gone, launcher_env
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
@@ -214,3 +214,40 @@ def test_no_secret_in_the_output_or_on_any_child_command_line(degraded: Launch) 
             assert secret not in command, command
     for secret in hidden:
         assert secret not in degraded.output
+
+
+def _served_lines(tmp_path: Path, launches: list[Launch], **env: str) -> Launch:
+    """A launch that served one request through the gateway and was stopped by Ctrl-C."""
+    launch = Launch(launcher_env(tmp_path / "var", **env))
+    launches.append(launch)
+    launch.wait_for(BANNER)
+    headers = {"x-front-door-token": "wrong", "x-shop-id": "cochlearfit"}
+    refused = httpx.post(launch.url("gateway") + "/api/inventory/validate", headers=headers)
+    assert refused.status_code == 401
+    launch.interrupt()
+    assert launch.wait() == 0
+    return launch
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_piped_output_is_one_prefixed_line_per_event_without_escape_codes(
+    tmp_path: Path, launches: list[Launch], log_format: str
+) -> None:
+    env = {"LOG_FORMAT": log_format} if log_format == "json" else {}
+    launch = _served_lines(tmp_path, launches, **env)
+    assert "\x1b" not in launch.output
+    assert "color_message" not in launch.output
+    names = {"run", "migrate", "seed", "stripe", "origin", "gateway"}
+    for line in launch.lines:
+        match = PREFIX.match(line)
+        assert match is not None, line
+        assert match["name"] in names, line
+    for service in ("origin", "gateway"):
+        texts = launch.texts(service)
+        assert texts, launch.output
+        for text in texts:
+            if log_format == "json":
+                assert json.loads(text)["service"] == service, text
+            else:
+                assert not text.startswith("{"), text
+                assert not text.startswith("INFO:"), text  # uvicorn's own format, unrouted
