@@ -251,3 +251,19 @@ def test_piped_output_is_one_prefixed_line_per_event_without_escape_codes(
             else:
                 assert not text.startswith("{"), text
                 assert not text.startswith("INFO:"), text  # uvicorn's own format, unrouted
+
+
+def test_a_missing_database_stops_the_launch_at_migrate_with_the_fix(
+    tmp_path: Path, launches: list[Launch], pg_database: str
+) -> None:
+    missing = make_url(pg_database).set(database="ce_launcher_never_created")
+    url = missing.render_as_string(hide_password=False)
+    launch = Launch(launcher_env(tmp_path / "var", DATABASE_URL=url))
+    launches.append(launch)
+    assert launch.wait() == 1
+    (problem,) = launch.texts("migrate")
+    assert "database 'ce_launcher_never_created' does not exist" in problem
+    assert "createdb" in problem
+    assert launch.texts()[-1] == "migrate failed (status 1); nothing was started"
+    assert launch.texts("seed") == []
+    assert "Traceback" not in launch.output
