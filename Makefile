@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## create .venv and install pinned dependencies (constraints.txt)
 
 run: $(STAMP) ## migrate, seed the demo catalog, start gateway + origin + Stripe stand-in (Ctrl-C stops all)
-	$(PY) deploy/run_local.py
+	@$(PY) deploy/run_local.py
 
 test: $(STAMP) ## the whole suite against local PostgreSQL and Redis
 	$(PY) -m pytest

@@ -14,7 +14,7 @@ import re
 import selectors
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from typing import IO, TextIO
 
 __all__ = ["LAUNCHER", "Output"]
 
@@ -46,9 +46,10 @@ class Output:
         self.stream.write(self._prefix.get(name, self._prefix[LAUNCHER]) + line + "\n")
         self.stream.flush()
 
-    def follow(self, name: str, pipe: object) -> None:
+    def follow(self, name: str, pipe: IO[bytes] | None) -> None:
         """Read ``pipe`` (a child's stdout) from now on, its lines prefixed with ``name``."""
-        fd = pipe.fileno()  # type: ignore[attr-defined]
+        assert pipe is not None, "children are started with stdout=PIPE"
+        fd = pipe.fileno()
         os.set_blocking(fd, False)
         self._partial[fd] = b""
         self._selector.register(fd, selectors.EVENT_READ, name)
