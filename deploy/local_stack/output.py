@@ -54,6 +54,16 @@ class Output:
         self._partial[fd] = b""
         self._selector.register(fd, selectors.EVENT_READ, name)
 
+    def forget(self, pipe: IO[bytes] | None) -> None:
+        """Stop following ``pipe`` and close it (after :meth:`drain`, at a child's end)."""
+        if pipe is None:
+            return
+        fd = pipe.fileno()
+        if fd in self._partial:
+            self._partial.pop(fd)
+            self._selector.unregister(fd)
+        pipe.close()
+
     def hold(self) -> None:
         """Keep children's lines back from now on (while stopping); see :meth:`held`."""
         self._held = {}

@@ -57,6 +57,7 @@ class Supervisor:
         while child.alive():
             self.idle(0.2)
         self.output.drain()
+        self.output.forget(child.proc.stdout)
         self.children.remove(child)
         if child.proc.returncode != 0:
             raise StartFailed(
@@ -69,6 +70,8 @@ class Supervisor:
         running = [child for child in self.children if child.alive()]
         killed = children.stop(self.children, wait=self.output.pump)
         self.output.drain()
+        for child in self.children:
+            self.output.forget(child.proc.stdout)
         for child in running:
             clean = child.proc.returncode in (0, -signal.SIGTERM) and child.name not in killed
             if not clean:
