@@ -71,14 +71,6 @@ def payment_routes() -> list[Route]:
     ]
 
 
-def _databases(settings: Settings) -> dict[str, str]:
-    databases = {"DATABASE_URL": settings.database_url}
-    central = settings.central_inventory_database_url
-    if central is not None and central != settings.database_url:
-        databases["CENTRAL_INVENTORY_DATABASE_URL"] = central
-    return databases
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit(Settings, "origin")
     configure_logging("origin", settings.log_level, settings.log_format)
@@ -135,7 +127,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(DatabaseStartupCheck, databases=_databases(settings)),
+            # Only the origin's own database: a separate central pool may be down at start-up
+            # (shops that need it fail closed, docs/central-inventory.md).
+            Middleware(DatabaseStartupCheck, databases={"DATABASE_URL": settings.database_url}),
             Middleware(RequestIdMiddleware),
             Middleware(ObserveResponses, observer=request_observer(metrics)),
             Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),
