@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import conformance
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -130,7 +132,11 @@ def start_uvicorn(
         "--no-access-log",
         *extra_args,
     ]
-    return start_process(name, args, port=port, env=env, log_dir=log_dir, health_path=health_path)
+    service = start_process(
+        name, args, port=port, env=env, log_dir=log_dir, health_path=health_path
+    )
+    conformance.register_process(factory, service.url, env)
+    return service
 
 
 @contextlib.contextmanager
