@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import gateway_process_env, origin_process_env, start_stripe_sim
@@ -115,3 +116,13 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     # The run reached the operations and followed links (not a vacuous pass).
     assert "Stateful" in output, output[-4000:]
     assert "createCheckoutSession" in output or "/api/checkout-session" in output, output[-4000:]
+
+
+def test_the_gateway_does_not_serve_the_document(gateway_url: str) -> None:
+    """ADR 0007: the document is a static file; the allowlist did not grow to serve it."""
+    headers = {"x-front-door-token": FRONT_DOOR}
+    with httpx.Client(base_url=gateway_url, headers=headers, timeout=10) as client:
+        for path in ("/openapi.json", "/openapi.yaml", "/docs", "/docs/openapi.yaml"):
+            response = client.get(path)
+            assert response.status_code == 404, path
+            assert response.json()["error"]["code"] == "ROUTE_NOT_FOUND"
