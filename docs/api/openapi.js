@@ -5,7 +5,7 @@ window.CHECKOUT_EDGE_OPENAPI = {
   "title": "checkout-edge storefront API",
   "version": "2",
   "summary": "Carts, inventory validation, checkout and order status for the shops on checkout-edge.",
-  "description": "The API a shop's storefront calls, as it sees it **through the gateway** (the front door\nadds `x-front-door-token`, `cf-connecting-ip` and, from the host name, `x-shop-id`).\nThe behaviour behind every operation is explained in `docs/api.md`; the section named in\neach description (e.g. \"docs/api.md §3.3\") is the full rule. This file is the source of\ntruth for the wire format: the test suite checks every response it observes against it\nand fuzzes the running services with schemathesis.\n\n**Conventions.** Money is an integer count of the currency's minor units (cents). JSON\nkeys are camelCase. Every error, from any component, has the body\n`{\"error\": {\"code\", \"message\", \"requestId\"}}` (some codes add top-level keys, documented\nwith the code). Every response carries `x-request-id` (the caller's when it is 1–128 safe\ncharacters, else a new one).\n\n**The gateway's checks, in order** (docs/api.md §2): front-door token (401\n`FRONT_DOOR_UNAUTHORIZED`) → route allowlist (an unknown path is 404 `ROUTE_NOT_FOUND`,\nanother method on a known path 405 `METHOD_NOT_ALLOWED` with `Allow`; see the component\nresponses `RouteNotFound` and `MethodNotAllowed`) → `x-shop-id` (400) → body size (413) →\nrate limit (429) → forward to the origin (502/504 when it fails). A CORS preflight is\nanswered by the gateway (component responses `CorsPreflight`, `CorsOriginNotAllowed`).\nA request head larger than `GATEWAY_MAX_HEADER_BYTES` or with more than 100 fields is\n431 `REQUEST_HEADERS_TOO_LARGE`.\n\n**Rate limits** (docs/api.md §2): a sliding window per route class, shop and client IP\n(the webhook per client IP), plus one per-IP ceiling across all classes. Responses of a\nlimited route that passed the limiter carry `RateLimit-Policy` and `RateLimit`\n(IETF httpapi-ratelimit-headers); a refusal is 429 `RATE_LIMITED` with `Retry-After`.\n",
+  "description": "The API a shop's storefront calls, as it sees it **through the gateway** (the front door\nadds `x-front-door-token`, `cf-connecting-ip` and, from the host name, `x-shop-id`).\nThe behaviour behind every operation is explained in `docs/api.md`; the section named in\neach description (e.g. \"docs/api.md §3.3\") is the full rule. This file is the source of\ntruth for the wire format: the test suite checks every response it observes against it\nand fuzzes the running services with schemathesis.\n\n**Conventions.** Money is an integer count of the currency's minor units (cents). JSON\nkeys are camelCase. Request bodies are strict: unknown fields are refused and types are\nnot coerced (`2.0`, `\"2\"` and `true` are not quantities); strings must be valid UTF-8\nwithout control characters. Any such violation is 400 `INVALID_REQUEST` naming the field. Every error, from any component, has the body\n`{\"error\": {\"code\", \"message\", \"requestId\"}}` (some codes add top-level keys, documented\nwith the code). Every response carries `x-request-id` (the caller's when it is 1–128 safe\ncharacters, else a new one).\n\n**The gateway's checks, in order** (docs/api.md §2): front-door token (401\n`FRONT_DOOR_UNAUTHORIZED`) → route allowlist (an unknown path is 404 `ROUTE_NOT_FOUND`,\nanother method on a known path 405 `METHOD_NOT_ALLOWED` with `Allow`; see the component\nresponses `RouteNotFound` and `MethodNotAllowed`) → `x-shop-id` (400) → body size (413) →\nrate limit (429) → forward to the origin (502/504 when it fails). A CORS preflight is\nanswered by the gateway (component responses `CorsPreflight`, `CorsOriginNotAllowed`).\nA request head larger than `GATEWAY_MAX_HEADER_BYTES` or with more than 100 fields is\n431 `REQUEST_HEADERS_TOO_LARGE`.\n\n**Rate limits** (docs/api.md §2): a sliding window per route class, shop and client IP\n(the webhook per client IP), plus one per-IP ceiling across all classes. Responses of a\nlimited route that passed the limiter carry `RateLimit-Policy` and `RateLimit`\n(IETF httpapi-ratelimit-headers); a refusal is 429 `RATE_LIMITED` with `Retry-After`.\n",
   "license": {
    "name": "Proprietary",
    "identifier": "LicenseRef-Proprietary"
@@ -3237,11 +3237,13 @@ window.CHECKOUT_EDGE_OPENAPI = {
     "maxProperties": 20,
     "propertyNames": {
      "minLength": 1,
-     "maxLength": 64
+     "maxLength": 64,
+     "pattern": "^[^\\x00-\\x1f\\x7f]*$"
     },
     "additionalProperties": {
      "type": "string",
-     "maxLength": 256
+     "maxLength": 256,
+     "pattern": "^[^\\x00-\\x1f\\x7f]*$"
     },
     "examples": [
      {
@@ -3297,7 +3299,8 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "lineId": {
       "type": "string",
       "minLength": 1,
-      "maxLength": 64
+      "maxLength": 64,
+      "pattern": "^[^\\x00-\\x1f\\x7f]*$"
      },
      "quantity": {
       "type": "integer",
@@ -3462,7 +3465,8 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "couponCode": {
       "type": "string",
       "minLength": 1,
-      "maxLength": 64
+      "maxLength": 64,
+      "pattern": "^[^\\x00-\\x1f\\x7f]*$"
      },
      "rentalDays": {
       "type": "integer",
@@ -3470,8 +3474,8 @@ window.CHECKOUT_EDGE_OPENAPI = {
      },
      "customerEmail": {
       "type": "string",
-      "pattern": "^[^@\\s]{1,64}@[^@\\s]{1,255}$",
-      "description": "Prefills Stripe's checkout page."
+      "pattern": "^[^@\\s\\x00-\\x1f\\x7f]{1,64}@[^@\\s\\x00-\\x1f\\x7f.]{1,63}(?:\\.[^@\\s\\x00-\\x1f\\x7f.]{1,63}){1,8}$",
+      "description": "Prefills Stripe's checkout page; an address Stripe would refuse is 400 `INVALID_REQUEST` (nothing held)."
      }
     }
    },
