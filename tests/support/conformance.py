@@ -25,7 +25,14 @@ import httpx
 
 from tests.support.openapi import check_response
 
-__all__ = ["IN_PROCESS_ORIGIN", "RECORD", "install", "register_origin", "register_process"]
+__all__ = [
+    "IN_PROCESS_ORIGIN",
+    "RECORD",
+    "forget",
+    "install",
+    "register_origin",
+    "register_process",
+]
 
 IN_PROCESS_ORIGIN = "http://origin.test"
 
@@ -54,16 +61,19 @@ def register_origin(url: str) -> None:
     RECORD.services[_netloc(url)] = False
 
 
+def forget(url: str) -> None:
+    """A new process listens on ``url``: whatever listened there before is gone."""
+    RECORD.services.pop(_netloc(url), None)
+
+
 def register_process(factory: str, url: str, env: Mapping[str, str]) -> None:
-    """Called for every uvicorn process the suite starts."""
+    """Called for every uvicorn process the suite starts (after :func:`forget`)."""
     if factory.startswith("origin.app:"):
         register_origin(url)
     elif factory.startswith("gateway.app:"):
         upstream = env.get("GATEWAY_ORIGIN_URL", "")
         if RECORD.services.get(_netloc(upstream)) is False:
             RECORD.services[_netloc(url)] = True
-        else:
-            RECORD.services.pop(_netloc(url), None)  # a reused port in front of a fake origin
 
 
 def _observe(request: httpx.Request, response: httpx.Response) -> None:

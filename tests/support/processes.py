@@ -104,6 +104,7 @@ def start_process(
     )
     log_file.close()
     service = ServiceProcess(name=name, port=port, proc=proc, log_path=log_path, env=dict(env))
+    conformance.forget(service.url)
     _wait_ready(service, health_path, timeout)
     return service
 
