@@ -9,6 +9,7 @@ rest of the suite observes are checked against the document as they happen
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from openapi_spec_validator import validate
@@ -121,3 +122,13 @@ def test_drift_is_reported_for_a_gateway_check_a_route_does_not_list(tmp_path: P
     assert "POST /api/stripe-webhook does not list TENANT_MISMATCH (403)" not in problems
     assert "GET /api/cart does not list TENANT_MISMATCH (403)" in problems
     assert len(problems) == sum(len(rule.methods) for rule in ALLOWLIST) - 1
+
+
+def test_docs_api_md_lists_every_documented_error_code_with_its_status() -> None:
+    table = (code_surface.ROOT / "docs" / "api.md").read_text().split("## Error codes", 1)[1]
+    rows = set(re.findall(r"^\| (\d{3}) \| ([^|]+) \|", table, flags=re.MULTILINE))
+    listed = {
+        (code, int(status)) for status, codes in rows for code in re.findall(r"`([A-Z_]+)`", codes)
+    }
+    assert set(openapi.documented_answers()) - listed == set()
+    assert listed - set(openapi.documented_answers()) == set()
