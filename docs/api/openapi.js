@@ -87,6 +87,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -180,6 +183,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
        },
@@ -233,6 +239,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -278,6 +287,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -499,6 +511,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -530,6 +545,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
@@ -587,6 +605,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -638,6 +659,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "Retry-After": {
         "$ref": "#/components/headers/RetryAfterOptional"
@@ -750,6 +774,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -789,6 +816,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -836,6 +866,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
@@ -893,6 +926,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -932,6 +968,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -1017,6 +1056,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1062,6 +1104,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1103,6 +1148,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "Retry-After": {
         "$ref": "#/components/headers/RetryAfterOptional"
@@ -1217,6 +1265,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1256,6 +1307,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -1303,6 +1357,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
@@ -1360,6 +1417,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1399,6 +1459,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -1484,6 +1547,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1529,6 +1595,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1570,6 +1639,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "Retry-After": {
         "$ref": "#/components/headers/RetryAfterOptional"
@@ -1652,6 +1724,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1718,6 +1793,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
        },
@@ -1761,6 +1839,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
@@ -1893,6 +1974,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -1924,6 +2008,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicyOptional"
@@ -1976,6 +2063,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
        },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
+       },
        "RateLimit-Policy": {
         "$ref": "#/components/headers/RateLimitPolicy"
        },
@@ -2026,6 +2116,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
       "headers": {
        "x-request-id": {
         "$ref": "#/components/headers/RequestId"
+       },
+       "Access-Control-Allow-Origin": {
+        "$ref": "#/components/headers/AllowOrigin"
        },
        "Retry-After": {
         "$ref": "#/components/headers/RetryAfterOptional"
@@ -2417,6 +2510,13 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "pattern": "^cart_id=[A-Za-z0-9_-]+;"
     }
    },
+   "AllowOrigin": {
+    "description": "Set (with `Access-Control-Allow-Credentials` and `Vary: Origin`) only when the request's `Origin` is listed for its `x-shop-id` in `GATEWAY_CORS_ORIGINS` (docs/api.md §2).",
+    "schema": {
+     "type": "string"
+    },
+    "example": "https://cochlearfit.example"
+   },
    "Allow": {
     "description": "The methods the path accepts.",
     "required": true,
@@ -2432,6 +2532,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
     "headers": {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
+     },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
      },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicy"
@@ -2553,6 +2656,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
      },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
+     },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicyOptional"
      },
@@ -2602,6 +2708,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
      },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
+     },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicy"
      },
@@ -2641,6 +2750,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
     "headers": {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
+     },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
      },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicy"
@@ -2852,6 +2964,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
      },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
+     },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicy"
      },
@@ -2887,6 +3002,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
     "headers": {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
+     },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
      },
      "Retry-After": {
       "$ref": "#/components/headers/RetryAfterOptional"
@@ -2929,6 +3047,9 @@ window.CHECKOUT_EDGE_OPENAPI = {
     "headers": {
      "x-request-id": {
       "$ref": "#/components/headers/RequestId"
+     },
+     "Access-Control-Allow-Origin": {
+      "$ref": "#/components/headers/AllowOrigin"
      },
      "RateLimit-Policy": {
       "$ref": "#/components/headers/RateLimitPolicy"
