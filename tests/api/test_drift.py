@@ -132,3 +132,23 @@ def test_docs_api_md_lists_every_documented_error_code_with_its_status() -> None
     }
     assert set(openapi.documented_answers()) - listed == set()
     assert listed - set(openapi.documented_answers()) == set()
+
+
+def test_answer_tables_are_read_and_raising_from_them_is_not_unresolved(tmp_path: Path) -> None:
+    (tmp_path / "upstream.py").write_text(
+        "from shared.errors import Unavailable\n"
+        "TABLE = {OSError: Answer(502, 'ORIGIN_GONE', 'Gone.'),\n"
+        "         TimeoutError: Answer(504, 'X', '')}\n"
+        "def fail(exc: Exception) -> None:\n"
+        "    answer = TABLE[type(exc)]\n"
+        "    raise Unavailable(answer.message, code=answer.code, status=answer.status)\n"
+        "def dynamic(code: str) -> None:\n"
+        "    raise Unavailable('?', code=code)\n"
+    )
+    roots = [code_surface.ROOT / name for name in code_surface.PACKAGES] + [tmp_path]
+    surface = code_surface.scan(roots)
+    assert ("ORIGIN_GONE", 502) in surface.answers
+    assert ("X", 504) not in surface.answers  # not a code: one word, no underscore
+    assert [p.rsplit("/", 1)[-1] for p in surface.unresolved] == [
+        "upstream.py:8: code/status not a literal"
+    ]

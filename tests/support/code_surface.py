@@ -10,8 +10,10 @@ from parsing ``gateway/``, ``origin/`` and ``shared/``:
   code;
 * every call of a family class: ``code=`` / ``status=`` keywords, else the class's own
   (a class with its own ``__init__`` is counted at its ``super().__init__(…)`` instead);
-* ``error_body("CODE", …)`` with the ``status_code=`` of the same function, and dict
-  literals mapping a status to ``("CODE", message)`` (the rendering of Starlette's 404/405).
+* ``error_body("CODE", …)`` with the ``status_code=`` of the same function, dict
+  literals mapping a status to ``("CODE", message)`` (the rendering of Starlette's 404/405),
+  and answer tables — calls whose first two arguments are a status and an UPPER_SNAKE code
+  (``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)``), raised as ``code=a.code, status=a.status``.
 
 A ``code=`` that is not a string literal cannot be read; :func:`scan` reports it as
 unresolved so the drift test fails until the scanner is taught (never silently ignored).
@@ -20,6 +22,7 @@ unresolved so the drift test fails until the scanner is taught (never silently i
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,14 +129,33 @@ def _error_calls(tree: ast.Module, family: dict[str, _Family], rel: str, surface
                 _record(node, kind, f"{rel}:{node.lineno}", surface)
 
 
+def _from_a_table(code_node: ast.expr | None, status_node: ast.expr | None) -> bool:
+    """``code=answer.code, status=answer.status``: the literals are in an answer table."""
+    return (
+        isinstance(code_node, ast.Attribute)
+        and isinstance(status_node, ast.Attribute)
+        and (code_node.attr, status_node.attr) == ("code", "status")
+        and ast.dump(code_node.value) == ast.dump(status_node.value)
+    )
+
+
 def _record(call: ast.Call, kind: _Family, where: str, surface: Surface) -> None:
     code_node, status_node = _keyword(call, "code"), _keyword(call, "status")
+    if _from_a_table(code_node, status_node):
+        return
     code = kind.default_code if code_node is None else _constant(code_node, str)
     status = kind.status if status_node is None else _constant(status_node, int)
     if code is None or status is None:
         surface.unresolved.append(f"{where}: code/status not a literal")
         return
     surface.add(str(code), int(status), where)  # type: ignore[call-overload]
+
+
+_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _is_code(value: object) -> bool:
+    return isinstance(value, str) and _CODE.fullmatch(value) is not None
 
 
 def _functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -160,13 +182,19 @@ def _rendered_bodies(tree: ast.Module, rel: str, surface: Surface) -> None:
                 continue
             surface.add(code, statuses[0] if statuses else 200, f"{rel}:{line}")
     for node in ast.walk(tree):
+        # Answer tables: ``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)`` — a status literal
+        # and an UPPER_SNAKE code literal as the first two arguments of a call.
+        if isinstance(node, ast.Call) and len(node.args) >= 2:
+            status, code = _constant(node.args[0], int), _constant(node.args[1], str)
+            if isinstance(status, int) and 100 <= status <= 599 and _is_code(code):
+                surface.add(str(code), status, f"{rel}:{node.lineno}")
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 status = _constant(key, int) if key is not None else None
                 if status is None or not isinstance(value, ast.Tuple) or not value.elts:
                     continue
                 code = _constant(value.elts[0], str)
-                if isinstance(code, str) and code.isupper():
+                if _is_code(code):
                     surface.add(code, int(status), f"{rel}:{node.lineno}")  # type: ignore[call-overload]
 
 
