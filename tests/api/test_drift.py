@@ -139,6 +139,7 @@ def test_answer_tables_are_read_and_raising_from_them_is_not_unresolved(tmp_path
         "from shared.errors import Unavailable\n"
         "TABLE = {OSError: Answer(502, 'ORIGIN_GONE', 'Gone.'),\n"
         "         TimeoutError: Answer(504, 'X', '')}\n"
+        "REFUSAL = refusal(431, b'Too Large', 'HEAD_TOO_BIG', 'The head is too large.')\n"
         "def fail(exc: Exception) -> None:\n"
         "    answer = TABLE[type(exc)]\n"
         "    raise Unavailable(answer.message, code=answer.code, status=answer.status)\n"
@@ -148,7 +149,8 @@ def test_answer_tables_are_read_and_raising_from_them_is_not_unresolved(tmp_path
     roots = [code_surface.ROOT / name for name in code_surface.PACKAGES] + [tmp_path]
     surface = code_surface.scan(roots)
     assert ("ORIGIN_GONE", 502) in surface.answers
+    assert ("HEAD_TOO_BIG", 431) in surface.answers
     assert ("X", 504) not in surface.answers  # not a code: one word, no underscore
     assert [p.removeprefix(f"{tmp_path}/") for p in surface.unresolved] == [
-        "upstream.py:8: code/status not a literal"
+        "upstream.py:9: code/status not a literal"
     ]

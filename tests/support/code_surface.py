@@ -12,8 +12,9 @@ from parsing ``gateway/``, ``origin/`` and ``shared/``:
   (a class with its own ``__init__`` is counted at its ``super().__init__(…)`` instead);
 * ``error_body("CODE", …)`` with the ``status_code=`` of the same function, dict
   literals mapping a status to ``("CODE", message)`` (the rendering of Starlette's 404/405),
-  and answer tables — calls whose first two arguments are a status and an UPPER_SNAKE code
-  (``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)``), raised as ``code=a.code, status=a.status``.
+  and answer tables or raw refusals — calls whose first argument is a status and one of the
+  next two an UPPER_SNAKE code (``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)``), raised as
+  ``code=a.code, status=a.status``.
 
 A ``code=`` that is not a string literal cannot be read; :func:`scan` reports it as
 unresolved so the drift test fails until the scanner is taught (never silently ignored).
@@ -182,11 +183,14 @@ def _rendered_bodies(tree: ast.Module, rel: str, surface: Surface) -> None:
                 continue
             surface.add(code, statuses[0] if statuses else 200, f"{rel}:{line}")
     for node in ast.walk(tree):
-        # Answer tables: ``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)`` — a status literal
-        # and an UPPER_SNAKE code literal as the first two arguments of a call.
+        # Answer tables and raw refusals: ``ErrorAnswer(502, "ORIGIN_UNAVAILABLE", …)``,
+        # ``refusal(431, b"Reason", "REQUEST_HEADERS_TOO_LARGE", …)`` — a call whose first
+        # argument is a status literal and one of the next two an UPPER_SNAKE code literal.
         if isinstance(node, ast.Call) and len(node.args) >= 2:
-            status, code = _constant(node.args[0], int), _constant(node.args[1], str)
-            if isinstance(status, int) and 100 <= status <= 599 and _is_code(code):
+            status = _constant(node.args[0], int)
+            codes = [_constant(arg, str) for arg in node.args[1:3]]
+            code = next((c for c in codes if _is_code(c)), None)
+            if isinstance(status, int) and 100 <= status <= 599 and code is not None:
                 surface.add(str(code), status, f"{rel}:{node.lineno}")
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
