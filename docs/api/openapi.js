@@ -2212,7 +2212,7 @@ window.CHECKOUT_EDGE_OPENAPI = {
     ],
     "operationId": "gatewayReadyz",
     "summary": "The gateway can serve requests as configured",
-    "description": "200 when the origin is reachable and Redis is reachable or the failure mode is not\n`closed` (then `status` is `degraded` and `redis` is `degraded`); else 503 `NOT_READY`.\nAnswers within about a second even when a dependency hangs. Needs no front-door token.\ndocs/api.md §2.\n",
+    "description": "200 when the origin is reachable and Redis is reachable or the failure mode is not\n`closed` (then `status` and `redis` are `degraded`); else 503 `NOT_READY` (`redis`\nis `unavailable` when Redis in failure mode `closed` is the reason).\nAnswers within about a second even when a dependency hangs. Needs no front-door token.\ndocs/api.md §2.\n",
     "security": [],
     "responses": {
      "200": {
@@ -2238,7 +2238,12 @@ window.CHECKOUT_EDGE_OPENAPI = {
            ]
           },
           "redis": {
-           "const": "degraded"
+           "enum": [
+            "ok",
+            "degraded",
+            "not-configured"
+           ],
+           "description": "`degraded`: Redis is unreachable and the failure mode (`fallback` or `open`) decides meanwhile; `not-configured`: in-process limits."
           },
           "checks": {
            "$ref": "#/components/schemas/ReadinessChecks"
@@ -2247,6 +2252,7 @@ window.CHECKOUT_EDGE_OPENAPI = {
         },
         "example": {
          "status": "ready",
+         "redis": "ok",
          "checks": {
           "origin": {
            "reachable": true
@@ -2286,6 +2292,14 @@ window.CHECKOUT_EDGE_OPENAPI = {
            "properties": {
             "status": {
              "const": "unready"
+            },
+            "redis": {
+             "enum": [
+              "ok",
+              "degraded",
+              "unavailable",
+              "not-configured"
+             ]
             },
             "checks": {
              "$ref": "#/components/schemas/ReadinessChecks"

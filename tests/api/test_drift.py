@@ -154,3 +154,26 @@ def test_answer_tables_are_read_and_raising_from_them_is_not_unresolved(tmp_path
     assert [p.removeprefix(f"{tmp_path}/") for p in surface.unresolved] == [
         "upstream.py:9: code/status not a literal"
     ]
+
+
+def test_every_example_in_the_document_matches_its_schema() -> None:
+    checked = 0
+    for (method, path), operation in openapi.operations().items():
+        bodies = [("requestBody", operation.get("requestBody", {}))]
+        bodies += [(f"responses/{status}", r) for status, r in operation["responses"].items()]
+        for where, body in bodies:
+            pointer, resolved = (
+                openapi.resolve(body["$ref"].removeprefix("#"))
+                if "$ref" in body
+                else (openapi.pointer_of("paths", path, method.lower(), *where.split("/")), body)
+            )
+            for media, content in resolved.get("content", {}).items():
+                examples = [content["example"]] if "example" in content else []
+                examples += [e["value"] for e in content.get("examples", {}).values()]
+                schema_pointer = pointer + openapi.pointer_of("content", media, "schema")
+                for example in examples:
+                    if media == "application/json":
+                        errors = openapi.schema_errors(schema_pointer, example)
+                        assert errors == [], f"{method} {path} {where}: {errors}"
+                        checked += 1
+    assert checked > 20

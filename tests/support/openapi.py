@@ -78,6 +78,11 @@ def _validator(pointer: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"{_BASE}#{pointer}"}, registry=_registry())
 
 
+def schema_errors(pointer: str, instance: Any) -> list[str]:
+    """Why ``instance`` does not match the schema at ``pointer`` (none when it does)."""
+    return [error.message for error in _validator(pointer).iter_errors(instance)]
+
+
 def _response_pointer(method: str, path: str, status: int) -> tuple[str | None, list[str]]:
     item = document()["paths"].get(path)
     if item is None:
