@@ -57,9 +57,8 @@ def resolve(pointer: str) -> tuple[str, Any]:
     node: Any = document()
     for token in pointer.strip("/").split("/") if pointer.strip("/") else []:
         node = node[token.replace("~1", "/").replace("~0", "~")]
-    while isinstance(node, dict) and "$ref" in node and len(node) == 1:
-        pointer = node["$ref"].removeprefix("#")
-        return resolve(pointer)
+    if isinstance(node, dict) and "$ref" in node and len(node) == 1:
+        return resolve(node["$ref"].removeprefix("#"))
     return pointer, node
 
 
