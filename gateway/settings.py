@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -51,7 +50,6 @@ class Settings(BaseServiceSettings):
     gateway_max_body_bytes: int = Field(default=65536, ge=1, le=64 * 1024 * 1024)
     gateway_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     gateway_upstream_max_connections: int = Field(default=100, ge=1, le=10_000)
-    gateway_upstream_transport: Literal["http1", "aiohttp", "httpx"] = "http1"
     gateway_client_ip_header: str = "cf-connecting-ip"
     gateway_metrics_token: SecretStr | None = None
     checkout_rate_limit_enabled: bool = True
