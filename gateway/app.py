@@ -9,8 +9,8 @@ Request path, outermost first (all pure ASGI down to the Starlette app)::
     Starlette app            lifespan; /healthz, /readyz, /metrics, else 404
 
 The lifespan owns the network resources: the origin connection pool and the rate
-limiter's Redis connections. On SIGTERM uvicorn stops accepting connections and lets in-flight requests
-finish before the lifespan closes them.
+limiter's Redis connections. On SIGTERM uvicorn stops accepting connections and lets
+in-flight requests finish before the lifespan closes them.
 """
 
 from __future__ import annotations
@@ -101,8 +101,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             max_connections=settings.gateway_upstream_max_connections,
             timeout=settings.gateway_upstream_timeout_seconds,
         )
+        target = settings.redis_target()
         limiter = RateLimiter(
-            redis_url=settings.gateway_redis_url,
+            target=target,
+            ceiling=settings.per_ip_ceiling(),
             key_prefix=settings.gateway_redis_key_prefix,
             timeout=settings.gateway_redis_timeout_ms / 1000,
             failure_mode=settings.gateway_redis_failure_mode,
@@ -123,7 +125,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             "gateway started",
             extra={
                 "origin": settings.gateway_origin_url,
-                "rateLimitBackend": "redis" if settings.gateway_redis_url else "memory",
+                "rateLimitBackend": target.describe() if target else "memory",
                 "failureMode": str(settings.gateway_redis_failure_mode),
                 "shadow": settings.gateway_rate_limit_shadow,
             },

@@ -166,7 +166,7 @@ class Connection(asyncio.Protocol):
         self._resume()
         return data
 
-    async def next_chunk(self, timeout: float) -> bytes:
+    async def next_chunk(self, within: float) -> bytes:
         """The next body bytes; ``b""`` at the end. Raises :class:`BodyInterrupted`."""
         while True:
             if self._chunks:
@@ -180,7 +180,7 @@ class Connection(asyncio.Protocol):
             if self.complete:
                 return b""
             waiter = self._waiter = self.loop.create_future()
-            timer = self.loop.call_later(timeout, _time_out, waiter)
+            timer = self.loop.call_later(within, _time_out, waiter)
             try:
                 await waiter
             except ResponseTimedOut:
