@@ -7,7 +7,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import pytest
 
@@ -70,8 +70,8 @@ def serve_each(*responses: bytes) -> Handler:
 
 
 @asynccontextmanager
-async def pool(url: str, timeout: float = 5.0, size: int = 4) -> AsyncIterator[UpstreamPool]:
-    upstream = UpstreamPool(url, max_connections=size, timeout=timeout)
+async def pool(url: str, within: float = 5.0, size: int = 4) -> AsyncIterator[UpstreamPool]:
+    upstream = UpstreamPool(url, max_connections=size, timeout=within)
     try:
         yield upstream
     finally:
@@ -253,7 +253,7 @@ async def test_origin_silent_mid_body_is_body_interrupted_after_the_timeout() ->
         await writer.drain()
         await asyncio.sleep(2)
 
-    async with raw_server(handler) as (url, _), pool(url, timeout=0.2) as upstream:
+    async with raw_server(handler) as (url, _), pool(url, within=0.2) as upstream:
         response = await upstream.send(b"GET", b"/x", [], b"")
         with pytest.raises(BodyInterrupted):
             await read_all(response)
@@ -330,7 +330,7 @@ async def test_silent_origin_is_a_response_timeout() -> None:
         await read_request(reader)
         await asyncio.sleep(2)
 
-    async with raw_server(handler) as (url, _), pool(url, timeout=0.2) as upstream:
+    async with raw_server(handler) as (url, _), pool(url, within=0.2) as upstream:
         started = time.monotonic()
         with pytest.raises(ResponseTimedOut):
             await fetch(upstream)
@@ -358,12 +358,10 @@ async def test_connect_that_never_completes_is_connect_timed_out() -> None:
         for _ in range(8):
             filler = socket.socket()
             filler.setblocking(False)
-            try:
+            with suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
             fillers.append(filler)
-        async with pool(f"http://127.0.0.1:{port}", timeout=0.3) as upstream:
+        async with pool(f"http://127.0.0.1:{port}", within=0.3) as upstream:
             with pytest.raises(ConnectTimedOut):
                 await fetch(upstream)
     finally:
