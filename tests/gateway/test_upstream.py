@@ -377,7 +377,7 @@ async def test_requests_wait_for_a_free_connection_within_the_timeout() -> None:
         await writer.drain()
         await asyncio.sleep(2)
 
-    async with raw_server(handler) as (url, _), pool(url, timeout=0.2, size=1) as upstream:
+    async with raw_server(handler) as (url, _), pool(url, within=0.2, size=1) as upstream:
         held = await upstream.send(b"GET", b"/x", [], b"")
         with pytest.raises(PoolTimedOut):
             await upstream.send(b"GET", b"/y", [], b"")
