@@ -20,6 +20,10 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
+    Tool(
+        "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
+    ),
+    Tool("openssl", "apt-get install openssl", "TLS certificates for the Redis TLS tests"),
 )
 
 
