@@ -66,7 +66,7 @@ async def test_password_authentication(tmp_path: Path) -> None:
     server.start()
     try:
         assert await hit(f"redis://:s3cret%2F%3A%40@127.0.0.1:{server.port}/0")
-        with pytest.raises(RedisUnavailable, match="WRONGPASS|invalid"):
+        with pytest.raises(RedisUnavailable, match=r"WRONGPASS|invalid"):
             await hit(f"redis://:wrong@127.0.0.1:{server.port}/0")
         with pytest.raises(ReplyError, match="NOAUTH"):
             await hit(f"redis://127.0.0.1:{server.port}/0")
@@ -186,7 +186,7 @@ async def test_tls_with_the_servers_ca(tls_redis: PrivateRedis, certificates: Pa
 async def test_tls_refuses_a_server_the_system_store_does_not_trust(
     tls_redis: PrivateRedis,
 ) -> None:
-    with pytest.raises(RedisUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+    with pytest.raises(RedisUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
         await hit(f"rediss://localhost:{tls_redis.port}/0")
 
 
@@ -261,8 +261,10 @@ def test_url_forms_parse() -> None:
         True,
     )
     cluster = parse_redis_target("", "10.0.0.1:7000, 10.0.0.2:7001")
-    assert cluster is not None and cluster.cluster
+    assert cluster is not None
+    assert cluster.cluster
     assert cluster.nodes == (("10.0.0.1", 7000), ("10.0.0.2", 7001))
     unix = parse_redis_target("unix:///run/redis.sock?db=4")
-    assert unix is not None and (unix.unix_path, unix.db) == ("/run/redis.sock", 4)
+    assert unix is not None
+    assert (unix.unix_path, unix.db) == ("/run/redis.sock", 4)
     assert parse_redis_target("") is None
