@@ -25,6 +25,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any, cast
 
 from gateway.rate_limit.resp import Incomplete, ReplyError, pack, parse
@@ -171,7 +172,9 @@ class RedisNode:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        protocol = await self._connected(deadline)
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            protocol = await self._connected(deadline)
         if asking:
             protocol.send(b"*1\r\n$6\r\nASKING\r\n").add_done_callback(_discard)
         future = protocol.send(command)
@@ -181,9 +184,11 @@ class RedisNode:
         finally:
             timer.cancel()
 
-    async def execute(self, key: bytes, command: bytes, *, within: float) -> Any:
-        """:meth:`call` (a single server holds every key; the same shape as a cluster's)."""
-        return await self.call(command, within=within)
+    def execute(self, key: bytes, command: bytes, *, within: float) -> Awaitable[Any]:
+        """:meth:`call` (a single server holds every key; the same shape as a cluster's).
+
+        Not a coroutine of its own: one frame less per rate-limit check."""
+        return self.call(command, within=within)
 
     async def ping(self, *, within: float) -> None:
         await self.call(b"*1\r\n$4\r\nPING\r\n", within=within)

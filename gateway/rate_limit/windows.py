@@ -15,7 +15,7 @@ with the client's hash tag ``{ip}``, so a request's keys share one Redis Cluster
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,7 +77,7 @@ _SHA = hashlib.sha1(ADMIT.encode(), usedforsecurity=False).hexdigest()
 class RedisClient(Protocol):
     """A single server (:class:`RedisNode`) or a cluster (:class:`RedisCluster`)."""
 
-    async def execute(self, key: bytes, command: bytes, *, within: float) -> Any: ...
+    def execute(self, key: bytes, command: bytes, *, within: float) -> Awaitable[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +102,16 @@ class RedisWindow:
     def __init__(self, client: RedisClient, *, key_prefix: str) -> None:
         self._client = client
         self._prefix = key_prefix
+        self._suffixes: dict[Quota, str] = {}
 
     def key(self, quota: Quota, identifier: str) -> str:
         """``<prefix>:LIMITER/{203.0.113.7}/checkout/cochlearfit/10/1/minute``."""
-        return f"{self._prefix}:{quota.item.key_for(identifier)}"
+        suffix = self._suffixes.get(quota)
+        if suffix is None:
+            # limits' own key_for, asked once per quota: the key is what it would build.
+            marker = "\x00"
+            suffix = self._suffixes[quota] = quota.item.key_for(marker).split(marker, 1)[1]
+        return f"{self._prefix}:LIMITER/{identifier}{suffix}"
 
     async def hit(self, windows: Sequence[tuple[Quota, str]], *, within: float) -> WindowState:
         """Take one unit in every window or in none; raises for the caller's failure policy

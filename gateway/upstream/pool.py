@@ -93,14 +93,23 @@ class UpstreamPool:
         head.append(body)
         data = b"".join(head)
         head_only = method == b"HEAD"
-        await self._acquire()
+        if self._busy < self._max:  # the common case, without a coroutine call
+            self._busy += 1
+        else:
+            await self._acquire()
         connection = self._take_idle()
         try:
             reused = connection is not None
             if connection is None:
                 connection = await self._connect()
             try:
-                await self._exchange(connection, data, head_only)
+                arrived = connection.send(data, head_only=head_only)
+                # A timer, cheaper than asyncio.timeout, bounds the wait for the head.
+                timer = connection.loop.call_later(self.timeout, _expire, arrived)
+                try:
+                    await arrived
+                finally:
+                    timer.cancel()
             except ClosedBeforeResponse:
                 if not (reused and method in _IDEMPOTENT and not connection.received_any):
                     raise
@@ -140,9 +149,6 @@ class UpstreamPool:
             timer.cancel()
 
     async def _acquire(self) -> None:
-        if self._busy < self._max:
-            self._busy += 1
-            return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
@@ -167,6 +173,8 @@ class UpstreamPool:
         self._busy -= 1
 
     def _take_idle(self) -> Connection | None:
+        if not self._idle:
+            return None
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
