@@ -72,9 +72,11 @@ def start_gateway(
         "GATEWAY_RATE_LIMIT_PER_IP": "600/minute",
         "LOG_LEVEL": "WARNING",
     }
-    gateway = servers.python_service(
-        name, servers.uvicorn_args("gateway.app:create_app"), env, workdir, source
-    )
+    args = servers.uvicorn_args("gateway.app:create_app")
+    if (source / "gateway" / "response_writes.py").exists():
+        # As docs/gateway.md starts it: one write per response.
+        args += ["--http", "gateway.response_writes:CoalescingProtocol"]
+    gateway = servers.python_service(name, args, env, workdir, source)
     stack.callback(gateway.stop)
     headers = {"x-front-door-token": FRONT_DOOR_TOKEN, "x-shop-id": SHOP}
     return Target(name, gateway.url, gateway.proc.pid, headers, redis_url, redis_proc.pid)
