@@ -103,6 +103,7 @@ class RedisWindow:
         self._client = client
         self._prefix = key_prefix
         self._suffixes: dict[Quota, str] = {}
+        self._tails: dict[tuple[Quota, ...], bytes] = {}
 
     def key(self, quota: Quota, identifier: str) -> str:
         """``<prefix>:LIMITER/{203.0.113.7}/checkout/cochlearfit/10/1/minute``."""
@@ -113,15 +114,28 @@ class RedisWindow:
             suffix = self._suffixes[quota] = quota.item.key_for(marker).split(marker, 1)[1]
         return f"{self._prefix}:LIMITER/{identifier}{suffix}"
 
+    def _command(self, windows: Sequence[tuple[Quota, str]], keys: list[bytes]) -> bytes:
+        """``EVALSHA sha n key… limit expiry…`` in RESP; the constant parts built once."""
+        quotas = tuple(quota for quota, _ in windows)
+        tail = self._tails.get(quotas)
+        if tail is None:
+            args = [str(v).encode() for quota in quotas for v in (quota.amount, quota.window)]
+            tail = self._tails[quotas] = b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+        count = b"%d" % len(keys)
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$%d\r\n%s\r\n" % (
+            3 + 3 * len(keys),
+            _SHA.encode(),
+            len(count),
+            count,
+        )
+        return head + b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys) + tail
+
     async def hit(self, windows: Sequence[tuple[Quota, str]], *, within: float) -> WindowState:
         """Take one unit in every window or in none; raises for the caller's failure policy
         (:class:`RedisUnavailable`, :class:`ReplyError`)."""
-        keys = [self.key(quota, identifier) for quota, identifier in windows]
-        args: list[int] = []
-        for quota, _ in windows:
-            args += (quota.amount, quota.window)
-        command = pack("EVALSHA", _SHA, len(keys), *keys, *args)
-        route = keys[0].encode()
+        keys = [self.key(quota, identifier).encode() for quota, identifier in windows]
+        command = self._command(windows, keys)
+        route = keys[0]
         try:
             reply = await self._client.execute(route, command, within=within)
         except ReplyError as exc:

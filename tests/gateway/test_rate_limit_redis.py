@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator
 
@@ -23,7 +24,8 @@ from gateway.rate_limit import (
 )
 from gateway.rate_limit.cluster import key_slot
 from gateway.rate_limit.redis_node import RedisNode
-from gateway.rate_limit.windows import RedisWindow
+from gateway.rate_limit.resp import pack
+from gateway.rate_limit.windows import ADMIT, RedisWindow
 from tests.gateway.conftest import SHARED_REDIS_URL, PrivateRedis
 
 pytestmark = pytest.mark.usefixtures("shared_redis")
@@ -207,3 +209,16 @@ async def test_a_busy_event_loop_does_not_fail_a_timely_reply(key_prefix: str) -
 
 def test_a_busy_uvloop_does_not_fail_a_timely_reply(key_prefix: str) -> None:
     uvloop.run(deadline_survives_a_blocked_loop(key_prefix))
+
+
+WINDOW_SHA = hashlib.sha1(ADMIT.encode(), usedforsecurity=False).hexdigest()
+
+
+def test_the_prebuilt_command_is_the_packed_evalsha() -> None:
+    window = RedisWindow(RedisNode(connect_timeout=1.0), key_prefix="p")
+    ceiling, cart = parse_quota("per-ip", "600/minute"), parse_quota("cart", "120/minute")
+    for windows in ([(ceiling, "{1.2.3.4}/ip"), (cart, "{1.2.3.4}/cart/s")], [(cart, "{x}/c")]):
+        keys = [window.key(q, i).encode() for q, i in windows]
+        args = [v for q, _ in windows for v in (q.amount, q.window)]
+        expected = pack("EVALSHA", WINDOW_SHA, len(keys), *keys, *args)
+        assert window._command(windows, keys) == expected
