@@ -2,10 +2,10 @@
 
 pool.py        UpstreamPool (keep-alive connections, deadlines, retry of safe requests)
 connection.py  Connection (one HTTP/1.1 connection, httptools framing)
-errors.py      UpstreamError and its subclasses; ERROR_TABLE maps them to responses
+failures.py    UpstreamError and its subclasses; ERROR_TABLE maps them to responses
 """
 
-from gateway.upstream.errors import ERROR_TABLE, BodyInterrupted, ErrorAnswer, UpstreamError
+from gateway.upstream.failures import ERROR_TABLE, BodyInterrupted, ErrorAnswer, UpstreamError
 from gateway.upstream.pool import KEEPALIVE_EXPIRY_SECONDS, UpstreamPool, UpstreamResponse
 
 __all__ = [

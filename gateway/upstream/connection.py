@@ -8,7 +8,7 @@ Framing (RFC 9112 §6.3): ``Content-Length``, chunked (the framing is removed; t
 server frames the response again) or, without either, the end of the connection. A
 response to ``HEAD`` and a 1xx/204/304 have no body whatever their headers say; 1xx
 interim responses are skipped. Anything the parser refuses, and any byte arriving while no
-request is outstanding, closes the connection. Errors are :mod:`gateway.upstream.errors`.
+request is outstanding, closes the connection. Errors are :mod:`gateway.upstream.failures`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import cast
 
 import httptools
 
-from gateway.upstream.errors import (
+from gateway.upstream.failures import (
     BodyInterrupted,
     ClosedBeforeResponse,
     InvalidResponse,

@@ -13,7 +13,7 @@ need is here, with tests as a library would have them (``tests/gateway/test_upst
   head, and each piece of the body;
 - a request that is safe to repeat (RFC 9110 §9.2.2) and finds its reused connection
   closed by the origin before any response byte goes once more on a new connection;
-- failures only as :mod:`gateway.upstream.errors`, never ``OSError`` or ``TimeoutError``.
+- failures only as :mod:`gateway.upstream.failures`, never ``OSError`` or ``TimeoutError``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from gateway.upstream.connection import Connection
-from gateway.upstream.errors import (
+from gateway.upstream.failures import (
     ClosedBeforeResponse,
     ConnectFailed,
     ConnectTimedOut,

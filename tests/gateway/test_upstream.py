@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 import pytest
 
 from gateway.upstream import ERROR_TABLE, BodyInterrupted, UpstreamPool, UpstreamResponse
-from gateway.upstream.errors import (
+from gateway.upstream.failures import (
     ClosedBeforeResponse,
     ConnectFailed,
     ConnectTimedOut,
