@@ -45,14 +45,20 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def served(target: Target) -> int:
-    """Requests the gateway answered 200 on the benchmark's path (from its /metrics)."""
+def served(target: Target) -> tuple[int, int]:
+    """From the gateway's /metrics: requests answered 200 on the benchmark's path, and
+    rate-limit decisions taken without Redis (its deadline passed under load: fallback)."""
     text = httpx.get(
         target.url + "/metrics", headers={"x-front-door-token": FRONT_DOOR_TOKEN}, timeout=10
     ).text
-    prefix = f'gateway_requests_total{{route="{PATH}",status="200"}}'
-    return round(
-        sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+    def total(prefix: str) -> int:
+        lines = text.splitlines()
+        return round(sum(float(ln.rsplit(" ", 1)[1]) for ln in lines if ln.startswith(prefix)))
+
+    return (
+        total(f'gateway_requests_total{{route="{PATH}",status="200"}}'),
+        total("gateway_ratelimit_fallback_total{"),
     )
 
 
@@ -157,13 +163,20 @@ def run(
         for target in targets:
             for connections in (1, 64, 256):
                 before = commandstats(target.redis_url) if target.redis_url else {}
-                admitted_before = served(target) if target.redis_url else 0
+                admitted_before, fallback_before = served(target) if target.redis_url else (0, 0)
                 result = load(target, connections, args.duration)
                 report.add(target.name, connections, result)
                 if target.redis_url:
                     time.sleep(0.5)  # requests in flight when wrk stopped finish
                     sent, evalsha = round_trips(before, commandstats(target.redis_url))
-                    report.add_redis(target.name, served(target) - admitted_before, sent, evalsha)
+                    admitted, fallback = served(target)
+                    report.add_redis(
+                        target.name,
+                        admitted - admitted_before,
+                        sent,
+                        evalsha,
+                        fallback - fallback_before,
+                    )
                 say(
                     f"round {round_ + 1} c={connections:<3d} {target.name:40s} "
                     f"{result.rps:9.0f} req/s  p50 {result.p50_ms} ms  "
