@@ -268,3 +268,17 @@ def test_url_forms_parse() -> None:
     assert unix is not None
     assert (unix.unix_path, unix.db) == ("/run/redis.sock", 4)
     assert parse_redis_target("") is None
+
+
+async def test_unix_socket_with_database(tmp_path: Path) -> None:
+    socket_path = tmp_path / "redis.sock"
+    server = PrivateRedis(tmp_path, ("--unixsocket", str(socket_path)))
+    server.start()
+    try:
+        assert await hit(f"unix://{socket_path}?db=2")
+        admin = server.client()
+        admin.execute_command("SELECT", 2)
+        assert admin.keys("node-test:*") == [b"node-test:LIMITER/{client}/3/1/minute"]
+        admin.close()
+    finally:
+        server.stop()
