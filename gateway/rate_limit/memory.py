@@ -43,7 +43,7 @@ class MemoryWindows:
             if entry is None:
                 entry = self._windows[key] = deque(maxlen=quota.amount)
             start = now - quota.window
-            while entry and entry[0] <= start:  # oldest first here
+            while entry and entry[0] < start:  # oldest first here; limits keeps the boundary
                 entry.popleft()
             if len(entry) >= quota.amount:
                 full.append(index)
@@ -60,7 +60,7 @@ class MemoryWindows:
 
     def _sweep(self, now: float) -> None:
         stale = [
-            key for key, entry in self._windows.items() if not entry or entry[-1] <= now - key[2]
+            key for key, entry in self._windows.items() if not entry or entry[-1] < now - key[2]
         ]
         for key in stale:
             del self._windows[key]

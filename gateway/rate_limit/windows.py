@@ -39,7 +39,7 @@ local admitted = 1
 for i = 1, n do
     local limit = tonumber(ARGV[2 * i - 1])
     local entry = redis.call('LINDEX', KEYS[i], limit - 1)
-    if entry and tonumber(entry) > now - tonumber(ARGV[2 * i]) then
+    if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i]) then
         admitted = 0
         full[i] = entry
     else
@@ -60,7 +60,7 @@ local count, oldest = 0, now
 while low <= high do
     local mid = math.floor((low + high) / 2)
     local value = tonumber(redis.call('LINDEX', KEYS[n], mid))
-    if value > window_start then
+    if value >= window_start then
         count = mid + 1
         oldest = value
         low = mid + 1
