@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
