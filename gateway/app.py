@@ -46,20 +46,6 @@ __all__ = ["create_app"]
 log = logging.getLogger("gateway")
 
 
-def _json_server_logs() -> None:
-    """Send uvicorn's own lines through the JSON handler, so they carry the request id.
-
-    Only loggers uvicorn gave a handler are re-routed: ``--no-access-log`` stays off.
-    httpx's line per request is dropped: the gateway's metrics already count them.
-    """
-    for name in ("uvicorn", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if logger.handlers:
-            logger.handlers.clear()
-            logger.propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def _owned_routes(settings: Settings, metrics: GatewayMetrics) -> list[BaseRoute]:
     token = settings.gateway_metrics_token
     return [
@@ -92,7 +78,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the gateway; settings come from the environment when not given."""
     settings = settings or settings_or_exit(Settings, "gateway")
     configure_logging("gateway", settings.log_level)
-    _json_server_logs()
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = GatewayMetrics()
 

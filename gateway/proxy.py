@@ -18,6 +18,7 @@ from starlette.types import Scope, Send
 from gateway.headers import Headers, request_headers, response_headers
 from gateway.metrics import GatewayMetrics
 from shared.errors import Unavailable
+from shared.trace import current_trace
 
 __all__ = ["OriginProxy"]
 
@@ -66,11 +67,13 @@ class OriginProxy:
         Raises :class:`shared.errors.Unavailable` (502/504) when no response arrives.
         """
         method: str = scope["method"]
+        trace = current_trace()
         headers = request_headers(
             scope["headers"],
             origin_token=self._token,
             client_ip=client_ip.encode(),
             request_id=request_id.encode(),
+            traceparent=trace.header().encode() if trace is not None else None,
         )
         headers.insert(0, (b"host", self._host))
         if body or method in _BODY_METHODS:
