@@ -40,6 +40,7 @@ from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
 from shared.settings import settings_or_exit
+from shared.workers import refuse_worker_processes
 
 __all__ = ["create_app"]
 
@@ -79,7 +80,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or settings_or_exit(Settings, "gateway")
     configure_logging("gateway", settings.log_level)
     disable_created_metrics()  # type: ignore[no-untyped-call]
+    refuse_worker_processes("gateway")
     metrics = GatewayMetrics()
+    metrics.start_series(str(settings.gateway_redis_failure_mode))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:

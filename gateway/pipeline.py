@@ -117,7 +117,7 @@ class ForwardEndpoint:
             state = gateway_state(scope)
             if self.quota is not None:
                 fields = await self._rate_limit(state["limiter"], self.quota, shop, ip)
-            await state["proxy"].forward(
+            status = await state["proxy"].forward(
                 scope,
                 body,
                 send,
@@ -126,6 +126,7 @@ class ForwardEndpoint:
                 request_id=scope["state"]["request_id"],
                 extra_headers=fields,
             )
+            self.metrics.origin_answered(shop, status)
         except AppError as exc:
             # Error responses of a limited route carry the RateLimit fields as well.
             for name, value in fields:
@@ -168,7 +169,7 @@ class ForwardEndpoint:
         fields = rate_limit_fields(decision)
         if decision.allowed:
             return fields
-        shop_label = self.metrics.shop_label(shop or "none")
+        shop_label = self.metrics.shops.label(shop)
         context = {"route": rule.path, "shop": shop, "clientIp": ip.value, "limit": quota.name}
         if self.shadow:
             self.metrics.shadow_limited.labels(shop_label, rule.path).inc()

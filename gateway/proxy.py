@@ -61,8 +61,8 @@ class OriginProxy:
         client_ip: str,
         request_id: str,
         extra_headers: Headers,
-    ) -> None:
-        """Send the request to the origin and stream its response to ``send``.
+    ) -> int:
+        """Send the request to the origin and stream its response to ``send``; its status.
 
         Raises :class:`shared.errors.Unavailable` (502/504) when no response arrives.
         """
@@ -108,6 +108,7 @@ class OriginProxy:
             raise
         finally:
             await response.aclose()
+        return response.status_code
 
     async def origin_reachable(self) -> bool:
         """Whether the origin answers its ``/healthz`` (for ``/readyz``)."""

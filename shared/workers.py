@@ -1,0 +1,55 @@
+"""One worker per service process, enforced: ``uvicorn --workers N`` (N > 1) refuses to start.
+
+Each process keeps its metrics in its own memory. Behind ``--workers 2`` every scrape reaches
+one worker at random, so a counter reads 10, 20, 10, 20 … and ``rate()`` sees resets that never
+happened. Prometheus' multiprocess mode would merge the workers' files, but it cannot give
+``process_*`` metrics per worker, drops callback gauges and needs a shared directory cleaned
+on every restart; instead a deployment runs one worker per process (container) and scales
+by adding processes, each scraped on its own (``docs/observability.md``).
+
+uvicorn starts its workers with multiprocessing's ``spawn``, which gives each child the
+parent's command line, so a worker can see the ``--workers`` it was started with. The refusal
+stops the whole server: the worker asks its supervisor to shut down (uvicorn would otherwise
+restart a worker that exits), then exits with status 1.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+__all__ = ["refuse_worker_processes", "requested_workers"]
+
+
+def requested_workers(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """The worker count a uvicorn command line (or ``WEB_CONCURRENCY``) asks for."""
+    value: str | None = environ.get("WEB_CONCURRENCY")
+    for index, arg in enumerate(argv):
+        if arg == "--workers" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--workers="):
+            value = arg.partition("=")[2]
+    try:
+        return max(1, int(value)) if value is not None else 1
+    except ValueError:
+        return 1
+
+
+def refuse_worker_processes(service: str) -> None:
+    """Exit (stopping uvicorn's supervisor too) when this process is one of several workers."""
+    parent = multiprocessing.parent_process()
+    workers = requested_workers(sys.argv, os.environ)
+    if parent is None or workers <= 1:
+        return
+    print(
+        f"{service}: run one worker per process (asked for {workers}): each worker has its own "
+        "metrics, so a scrape would see one of them; start more processes instead",
+        file=sys.stderr,
+        flush=True,
+    )
+    if parent.pid is not None:
+        os.kill(parent.pid, signal.SIGTERM)
+    raise SystemExit(1)
