@@ -119,6 +119,26 @@ class Imbalance:
     def missing(self) -> int:
         return self.stocked - (self.available + self.held + self.sold)
 
+    def fields(self) -> dict[str, str | int]:
+        return {
+            "pool": self.pool,
+            "shop": self.shop_id,
+            "variantKey": self.variant_key,
+            "stocked": self.stocked,
+            "available": self.available,
+            "held": self.held,
+            "sold": self.sold,
+            "missing": self.missing,
+        }
+
+    def describe(self) -> str:
+        where = f"{self.shop_id} {self.variant_key}" if self.shop_id else self.variant_key
+        return (
+            f"{self.pool} stock {where}: stocked {self.stocked} but available {self.available}"
+            f" + held {self.held} + sold {self.sold} = {self.available + self.held + self.sold}"
+            f" ({self.missing:+d} missing)"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
