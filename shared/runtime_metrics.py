@@ -9,22 +9,14 @@ running version on dashboards and lets a rule tell a restart from a counter rese
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-__all__ = ["build_version", "register_runtime_metrics"]
+from shared import version
 
-
-def build_version() -> str:
-    """The installed checkout-edge version, or ``unknown`` when run from a bare checkout."""
-    try:
-        return metadata.version("checkout-edge")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+__all__ = ["register_runtime_metrics"]
 
 
 def register_runtime_metrics(registry: CollectorRegistry, service: str) -> None:
@@ -36,4 +28,4 @@ def register_runtime_metrics(registry: CollectorRegistry, service: str) -> None:
         "Always 1; the labels name the running service and version.",
         ["service", "version"],
         registry=registry,
-    ).labels(service, build_version()).set(1)
+    ).labels(service, version()).set(1)
