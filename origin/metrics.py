@@ -76,6 +76,12 @@ class OriginMetrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.shop_requests = Counter(
+            "origin_shop_requests_total",
+            "Requests of a shop that exists, by route and status (checkout outcomes by shop)",
+            ["shop", "route", "status"],
+            registry=r,
+        )
         self.reprice_drift = Counter(
             "cart_reprice_drift",
             "Checkouts whose baseline drifted beyond tolerance",

@@ -20,6 +20,8 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
+    Tool("promtool", "apt-get install prometheus", "the alert rule tests"),
+    Tool("prometheus", "apt-get install prometheus", "scraping the stack for the dashboards"),
 )
 
 
