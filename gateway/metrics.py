@@ -172,3 +172,4 @@ class GatewayMetrics:
             for rule in ALLOWLIST:
                 if rule.keyed_by_shop:
                     self.rate_limited.labels(shop, rule.path)
+                    self.shadow_limited.labels(shop, rule.path)

@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await payments.aclose()
             await engine.dispose()
 
+    metrics.start_request_series(route.path for route in [*api_routes(), *payment_routes()])
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -208,6 +208,12 @@ class OriginMetrics:
         for kind in AUDIT_KINDS:
             self.audit_violations.labels(kind)
 
+    def start_request_series(self, routes: Iterable[str]) -> None:
+        """The 5xx series of every API route at 0, for the origin's error-ratio alert."""
+        for route in routes:
+            for status in ("500", "502", "503"):
+                self.requests.labels(route, status)
+
     def hold_ended(self, shop: str, to: str, reason: str) -> None:
         """Count a hold ending; ``reason`` is the hold's end reason or a metric reason."""
         self.hold_transitions.labels(shop, to, HOLD_END_REASONS.get(reason, reason)).inc()
