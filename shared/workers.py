@@ -8,7 +8,9 @@ on every restart; instead a deployment runs one worker per process (container) a
 by adding processes, each scraped on its own (``docs/observability.md``).
 
 uvicorn starts its workers with multiprocessing's ``spawn``, which gives each child the
-parent's command line, so a worker can see the ``--workers`` it was started with. The refusal
+parent's command line, so a worker can see the ``--workers`` it was started with.
+``CHECKOUT_EDGE_ALLOW_WORKERS=1`` lets a benchmark measure several workers anyway (their
+metrics are then wrong, as described). The refusal
 stops the whole server: the worker asks its supervisor to shut down (uvicorn would otherwise
 restart a worker that exits), then exits with status 1.
 """
@@ -42,7 +44,7 @@ def refuse_worker_processes(service: str) -> None:
     """Exit (stopping uvicorn's supervisor too) when this process is one of several workers."""
     parent = multiprocessing.parent_process()
     workers = requested_workers(sys.argv, os.environ)
-    if parent is None or workers <= 1:
+    if parent is None or workers <= 1 or os.environ.get("CHECKOUT_EDGE_ALLOW_WORKERS") == "1":
         return
     print(
         f"{service}: run one worker per process (asked for {workers}): each worker has its own "
