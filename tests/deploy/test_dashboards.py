@@ -253,13 +253,15 @@ async def test_every_panel_returns_data_after_a_scripted_flow(
     async with httpx.AsyncClient(base_url=monitored.prometheus.url, timeout=10) as prometheus:
         # The last events reach a scrape, then a rule evaluation.
         async def settled() -> bool:
-            reaped = await _query(
+            # Both expiries, the reaper's possibly counted as Stripe's: expiring the session at
+            # Stripe sends the `expired` event, which may release the hold first.
+            expired = await _query(
                 prometheus,
-                "sum(shop_to_reason:inventory_hold_transitions:rate5m"
-                '{reason="expired_by_reaper"}) > 0',
+                "sum(inventory_hold_transitions_total"
+                '{reason=~"expired_by_reaper|expired_at_stripe"}) >= 2',
             )
             limited = await _query(prometheus, "checkout_edge:rate_limited:ratio_rate5m > 0")
-            return bool(reaped and limited)
+            return bool(expired and limited)
 
         try:
             await _wait_for(settled, "Prometheus to see the flow")
@@ -278,11 +280,9 @@ async def test_every_panel_returns_data_after_a_scripted_flow(
         )
         alerts = await _query(prometheus, 'ALERTS{alertname="CheckoutWebhookTenantMismatch"}')
     assert empty == []
-    assert {s["metric"]["reason"] for s in endings} >= {
-        "paid",
-        "expired_at_stripe",
-        "expired_by_reaper",
-    }
+    reasons = {s["metric"]["reason"] for s in endings}
+    assert "paid" in reasons
+    assert reasons & {"expired_at_stripe", "expired_by_reaper"}
     assert alerts == []  # nothing in the flow is a tenant mismatch
 
 
