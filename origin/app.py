@@ -30,7 +30,7 @@ from origin.reaper import run_reaper
 from origin.settings import Settings
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware
-from origin.webhooks import stripe_webhook
+from origin.webhooks import HANDLERS, stripe_webhook
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
@@ -131,7 +131,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await payments.aclose()
             await engine.dispose()
 
-    metrics.start_request_series(route.path for route in [*api_routes(), *payment_routes()])
+    metrics.start_request_series(
+        (route.path for route in [*api_routes(), *payment_routes()]), event_types=HANDLERS
+    )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -215,11 +215,15 @@ class OriginMetrics:
         for kind in AUDIT_KINDS:
             self.audit_violations.labels(kind)
 
-    def start_request_series(self, routes: Iterable[str]) -> None:
-        """The 5xx series of every API route at 0, for the origin's error-ratio alert."""
+    def start_request_series(self, routes: Iterable[str], event_types: Iterable[str]) -> None:
+        """At 0: the 5xx series of every API route (the error-ratio alert) and the outcomes
+        of every handled webhook event type (the dashboards)."""
         for route in routes:
             for status in ("500", "502", "503"):
                 self.requests.labels(route, status)
+        for event_type in event_types:
+            for outcome in ("processed", "duplicate", "ignored"):
+                self.webhook_events.labels(event_type, outcome)
 
     def hold_ended(self, shop: str, to: str, reason: str) -> None:
         """Count a hold ending; ``reason`` is the hold's end reason or a metric reason."""

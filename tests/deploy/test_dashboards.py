@@ -270,6 +270,8 @@ async def test_every_panel_returns_data_after_a_scripted_flow(
             health = [(t["labels"]["job"], t["health"], t["lastError"]) for t in targets]
             endings = await _query(prometheus, "inventory_hold_transitions_total > 0")
             raise AssertionError(f"targets: {health}; endings: {endings}") from None
+        # Two more scrapes and rule evaluations, so every series has the two samples rate() needs.
+        await asyncio.sleep(2.5)
         empty = [
             (board, panel, expr)
             for board, panel, expr in _targets()
