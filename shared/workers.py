@@ -8,11 +8,13 @@ on every restart; instead a deployment runs one worker per process (container) a
 by adding processes, each scraped on its own (``docs/observability.md``).
 
 uvicorn starts its workers with multiprocessing's ``spawn``, which gives each child the
-parent's command line, so a worker can see the ``--workers`` it was started with.
+parent's command line, so a worker can see the ``--workers`` it was started with (gunicorn's
+forked workers see theirs, ``-w``/``--workers``, the same way; both honour ``WEB_CONCURRENCY``).
 ``CHECKOUT_EDGE_ALLOW_WORKERS=1`` lets a benchmark measure several workers anyway (their
 metrics are then wrong, as described). The refusal
-stops the whole server: the worker asks its supervisor to shut down (uvicorn would otherwise
-restart a worker that exits), then exits with status 1.
+stops the whole server: under uvicorn the worker asks its supervisor to shut down (uvicorn
+would otherwise restart a worker that exits); it exits with status 3, which gunicorn's arbiter
+takes as "worker failed to boot" and stops on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def requested_workers(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     """The worker count a uvicorn command line (or ``WEB_CONCURRENCY``) asks for."""
     value: str | None = environ.get("WEB_CONCURRENCY")
     for index, arg in enumerate(argv):
-        if arg == "--workers" and index + 1 < len(argv):
+        if arg in ("--workers", "-w") and index + 1 < len(argv):
             value = argv[index + 1]
         elif arg.startswith("--workers="):
             value = arg.partition("=")[2]
@@ -42,9 +44,8 @@ def requested_workers(argv: Sequence[str], environ: Mapping[str, str]) -> int:
 
 def refuse_worker_processes(service: str) -> None:
     """Exit (stopping uvicorn's supervisor too) when this process is one of several workers."""
-    parent = multiprocessing.parent_process()
     workers = requested_workers(sys.argv, os.environ)
-    if parent is None or workers <= 1 or os.environ.get("CHECKOUT_EDGE_ALLOW_WORKERS") == "1":
+    if workers <= 1 or os.environ.get("CHECKOUT_EDGE_ALLOW_WORKERS") == "1":
         return
     print(
         f"{service}: run one worker per process (asked for {workers}): each worker has its own "
@@ -52,6 +53,7 @@ def refuse_worker_processes(service: str) -> None:
         file=sys.stderr,
         flush=True,
     )
-    if parent.pid is not None:
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
         os.kill(parent.pid, signal.SIGTERM)
-    raise SystemExit(1)
+    raise SystemExit(3)

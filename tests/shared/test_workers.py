@@ -17,6 +17,9 @@ from tests.support.processes import free_port
 def test_the_worker_count_is_read_like_uvicorn_reads_it() -> None:
     assert requested_workers(["uvicorn", "app", "--workers", "3"], {}) == 3
     assert requested_workers(["uvicorn", "app", "--workers=2"], {}) == 2
+    assert (
+        requested_workers(["gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker"], {}) == 4
+    )
     assert requested_workers(["uvicorn", "app"], {"WEB_CONCURRENCY": "4"}) == 4
     assert requested_workers(["uvicorn", "app", "--workers", "1"], {"WEB_CONCURRENCY": "4"}) == 1
     assert requested_workers(["uvicorn", "app"], {}) == 1
