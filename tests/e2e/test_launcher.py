@@ -119,8 +119,9 @@ class _LockedTable:
         self.loop.run_until_complete(self.connection.execute(statement))
 
     def someone_waits(self) -> bool:
-        query = "SELECT count(*) FROM pg_locks WHERE NOT granted"
-        waiting: int = self.loop.run_until_complete(self.connection.fetchval(query))
+        # pg_locks, not pg_stat_activity: the latter is a snapshot held for the transaction.
+        query = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass"
+        waiting: int = self.loop.run_until_complete(self.connection.fetchval(query, self.table))
         return waiting > 0
 
     def release(self) -> None:
