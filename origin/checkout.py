@@ -52,7 +52,7 @@ from origin.reaper import reap_hold
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
 from origin.stock_routing import stock_lines_for
-from origin.web import read_json_object, resolve_shop
+from origin.web import checked_text, read_json_object, resolve_shop
 from shared.errors import AppError, BadRequest, Unavailable
 
 log = logging.getLogger("origin.checkout")
@@ -91,7 +91,7 @@ class HoldResult:
 
 
 def _idempotency_key(request: Request) -> str | None:
-    value = request.headers.get(IDEMPOTENCY_HEADER)
+    value = checked_text(request.headers.get(IDEMPOTENCY_HEADER), "Idempotency-Key", header=True)
     if value is None:
         return None
     if not 1 <= len(value) <= 255:
@@ -322,6 +322,8 @@ def _answer(hold: InventoryHold, shop: Shop, *, created: bool) -> JSONResponse:
 
 async def checkout_session(request: Request) -> JSONResponse:
     state = get_state(request)
+    async with state.sessions() as session:
+        await resolve_shop(request, session)  # an unknown shop is 404 before anything is read
     body = parse_body(CheckoutRequest, await read_json_object(request))
     result, shop = await _claim(state, request, body, _idempotency_key(request))
     if result.hold.stripe_session_id is None:
