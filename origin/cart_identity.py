@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from origin.web import checked_text
 from shared.errors import BadRequest
 
 __all__ = ["CART_COOKIE", "CART_HEADER", "requested_cart_id"]
@@ -25,8 +24,8 @@ def requested_cart_id(request: Request, body_cart_id: str | None = None) -> str 
     named = {
         source: value
         for source, value in (
-            ("cookie", checked_text(request.cookies.get(CART_COOKIE), CART_COOKIE, header=True)),
-            ("header", checked_text(request.headers.get(CART_HEADER), CART_HEADER, header=True)),
+            ("cookie", request.cookies.get(CART_COOKIE)),
+            ("header", request.headers.get(CART_HEADER)),
             ("body", body_cart_id),
         )
         if value

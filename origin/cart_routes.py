@@ -33,7 +33,7 @@ from origin.models.types import utcnow
 from origin.request_bodies import StrictBody, parse_body
 from origin.settings import Settings
 from origin.state import get_state
-from origin.web import checked_text, read_json_object, resolve_shop
+from origin.web import read_json_object, resolve_shop
 from shared.errors import BadRequest
 
 __all__ = ["CartEndpoint"]
@@ -129,7 +129,6 @@ class CartEndpoint(HTTPEndpoint):
         async with state.sessions() as session, session.begin():
             shop = await resolve_shop(request, session)
             cart_id = requested_cart_id(request)
-            checked_text(line_id, "lineId")
             if line_id is not None and not 1 <= len(line_id) <= 64:
                 raise BadRequest("lineId: must be 1 to 64 characters when given.")
             now = utcnow()

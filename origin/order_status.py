@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from origin.models import InventoryHold, Order
 from origin.state import get_state
-from origin.web import checked_text, resolve_shop
+from origin.web import resolve_shop
 from shared.errors import BadRequest, NotFound
 
 Status = Literal["pending", "paid", "expired", "failed"]
@@ -41,7 +41,6 @@ async def order_status(request: Request) -> JSONResponse:
     session_id = request.query_params.get("sessionId", "")
     async with state.sessions() as session, session.begin():
         shop = await resolve_shop(request, session)
-        checked_text(session_id, "sessionId")
         if not 1 <= len(session_id) <= 255:
             raise BadRequest("sessionId: the query parameter is required (1 to 255 characters).")
         hold = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,14 +11,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from origin.models import Shop
-from origin.request_bodies import field_path
 from shared.errors import BadRequest, NotFound, Unauthorized, error_response
 
 SHOP_HEADER = "x-shop-id"
-
-# C0 and C1 control characters (NUL included) and lone surrogates (a JSON "\\ud800" is not
-# UTF-8 text): refused in every string a request carries (docs/api.md, "3. Origin", Input).
-_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
@@ -38,46 +32,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise BadRequest(f"The request body is not acceptable JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
-    where = _control_character_path(data)
-    if where is not None:
-        raise BadRequest(f"{where}: must not contain control characters.")
     return data
-
-
-def _control_character_path(data: object) -> str | None:
-    """The field path of the first string or key in ``data`` that is not plain text."""
-    stack: list[tuple[object, tuple[int | str, ...]]] = [(data, ())]  # no recursion limit
-    while stack:
-        value, loc = stack.pop()
-        if isinstance(value, str) and _NOT_TEXT.search(value):
-            return field_path(loc)
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if _NOT_TEXT.search(key):
-                    return field_path((*loc, key))
-                stack.append((item, (*loc, key)))
-        elif isinstance(value, list):
-            stack.extend((item, (*loc, index)) for index, item in enumerate(value))
-    return None
-
-
-def checked_text(value: str | None, name: str, *, header: bool = False) -> str | None:
-    """``value`` when it is plain text, else 400 ``INVALID_REQUEST`` naming ``name``.
-
-    Header values arrive decoded as Latin-1, so they are checked as the UTF-8 they must be;
-    a query value that was not UTF-8 arrives with U+FFFD in place of the bad bytes.
-    """
-    if value is None:
-        return None
-    text = value
-    if header:
-        try:
-            text = value.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise BadRequest(f"{name}: must be UTF-8 text.") from None
-    if _NOT_TEXT.search(text) or "\ufffd" in text:
-        raise BadRequest(f"{name}: must not contain control characters or invalid UTF-8.")
-    return value
 
 
 async def resolve_shop(request: Request, session: AsyncSession) -> Shop:

@@ -234,7 +234,7 @@ async def test_paid_event_with_a_valid_signature_is_received(
     assert len(await orders_of(sessions)) == 1
 
 
-async def test_wrong_secret_stale_or_future_signature_is_400_invalid_signature_changes_nothing(
+async def test_wrong_secret_or_stale_signature_is_400_invalid_signature_and_changes_nothing(
     shopper: Shopper, sessions: Sessions
 ) -> None:
     checkout = await shopper.checkout()
@@ -245,8 +245,6 @@ async def test_wrong_secret_stale_or_future_signature_is_400_invalid_signature_c
         ("wrong secret", "whsec_someone_else", now),
         ("stale: 301 s old", WEBHOOK_SECRET, now - 301),
         ("an hour old", WEBHOOK_SECRET, now - 3600),
-        ("301 s in the future", WEBHOOK_SECRET, now + 301),
-        ("an hour in the future", WEBHOOK_SECRET, now + 3600),
     ):
         response = await shopper.deliver(event, secret=secret, timestamp=timestamp)
         assert response.status_code == 400, case
@@ -264,7 +262,6 @@ async def test_signature_within_the_300_second_tolerance_is_accepted(
     event = await shopper.pay(checkout["sessionId"])
 
     await shopper.delivered(event, timestamp=int(time.time()) - 280)
-    await shopper.delivered(event, timestamp=int(time.time()) + 280)  # clock skew both ways
 
     assert len(await orders_of(sessions)) == 1
 
