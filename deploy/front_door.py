@@ -10,7 +10,8 @@ playing the part the CDN's front door plays in production (docs/storefront.md):
   port's shop) and ``cf-connecting-ip`` (the TCP peer of the browser's connection). Whatever
   the client sent under those names — or as ``X-Forwarded-For``, ``Forwarded``,
   ``X-Real-IP``, ``x-client-ip``, ``x-gateway-token`` — is dropped first, with the hop-by-hop
-  headers. Bodies and answers pass byte for byte; several ``Set-Cookie`` stay several.
+  headers. Bodies and answers pass byte for byte; several ``Set-Cookie`` stay several, and
+  the front door keeps no cookie of its own (one shopper's cart never reaches another).
 * ``/shop/*`` is the port's shop folder (``deploy/storefront/shops/<shop>/``: its catalog and
   theme); ``/shop/payments.json`` is answered from the command line when ``--stripe-js-url``
   is given (the Stripe stand-in's Stripe.js in development). Everything else is the shared
@@ -34,6 +35,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -70,6 +72,26 @@ class FrontDoorConfig:
     stripe_js_url: str | None = None
     publishable_key: str = "pk_test_front_door"
     timeout: float = 15.0
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class GatewayClient(httpx.AsyncClient):
+    """An ``AsyncClient`` without a cookie jar: one shopper's ``Set-Cookie`` (their cart)
+    goes to their browser only and never rides along with another shopper's request."""
+
+    _NO_COOKIES = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -109,7 +131,7 @@ def forwarded_headers(
 class ApiProxy:
     """``/api/*`` → the gateway, as the shop of the port it arrived on."""
 
-    def __init__(self, config: FrontDoorConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: FrontDoorConfig, client: GatewayClient) -> None:
         self.config = config
         self.client = client
 
@@ -189,11 +211,11 @@ def create_app(config: FrontDoorConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # trust_env off: a proxy from the environment must not carry local API calls.
-        async with httpx.AsyncClient(timeout=config.timeout, trust_env=False) as client:
+        async with GatewayClient(timeout=config.timeout, trust_env=False) as client:
             proxy.client = client
             yield
 
-    proxy = ApiProxy(config, httpx.AsyncClient())  # replaced by the lifespan's client
+    proxy = ApiProxy(config, GatewayClient())  # replaced by the lifespan's client
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),

@@ -54,6 +54,7 @@ class PageWatch:
     failed: list[str] = field(default_factory=list)
     error_answers: list[tuple[int, str]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
 
     def attach(self, page: Page) -> Page:
         page.on("console", self._console)
@@ -73,11 +74,15 @@ class PageWatch:
     def _response(self, response: Response) -> None:
         if response.status >= 400:
             self.error_answers.append((response.status, urlsplit(response.url).path))
+            try:
+                self.details.append(f"{response.status} {response.request.method} {response.url} {response.text()[:300]} cookie={response.request.all_headers().get('cookie')} frame={response.frame.url}")
+            except Exception as exc:  # noqa: BLE001
+                self.details.append(f"{response.status} {response.url} ({exc!r})")
 
     def assert_clean(self, provoked: Iterable[tuple[int, str]] = ()) -> None:
         """Only the answers in ``provoked`` (status, path) may have failed, each as listed."""
         expected = sorted(provoked)
-        assert sorted(self.error_answers) == expected, (self.name, self.error_answers)
+        assert sorted(self.error_answers) == expected, (self.name, self.details)
         # Chromium logs each non-2xx fetch as a console error naming its URL: those of the
         # provoked answers are expected, any other console error is a defect.
         unexplained = [

@@ -27,10 +27,13 @@ def open_cart(page: Page, stack: ShopStack, shop: str) -> None:
     expect(page.locator(".cart-line").first).to_be_visible()
 
 
-def pay_at_hosted_page(page: Page) -> None:
-    """The stand-in's hosted page (Stripe Checkout in production): press Pay."""
+def pay_at_hosted_page(page: Page, total: str | None = None) -> None:
+    """The stand-in's hosted page (Stripe Checkout in production): check the total, press Pay."""
     page.wait_for_url(re.compile(r"/pay/cs_"))
-    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    button = page.get_by_role("button", name=re.compile(r"^Pay "))
+    if total is not None:
+        expect(button).to_have_text(f"Pay {total}")
+    button.click()
 
 
 def wait_for_order(page: Page) -> str:

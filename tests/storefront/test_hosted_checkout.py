@@ -56,8 +56,9 @@ def test_buy_a_headband_then_reload_the_thank_you_page(
     screenshot(page, shots, "03-cart")
 
     page.get_by_role("button", name="Pay securely").click()
-    pay_at_hosted_page(page)
+    page.wait_for_url(re.compile(r"/pay/cs_"))
     screenshot(page, shots, "04-hosted-payment")
+    pay_at_hosted_page(page, total="68.00 USD")
     order_id = wait_for_order(page)
     expect(page.locator("#order-total")).to_have_text("$68.00")
     expect(page.locator("#cart-count")).to_have_text("0")
@@ -72,3 +73,118 @@ def test_buy_a_headband_then_reload_the_thank_you_page(
     assert len(stack.session_creates()) == 1
     for watch in shopper.watches:
         watch.assert_clean()
+
+
+def test_coupon_is_checked_and_the_discounted_total_charged(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], shots: Path
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("coupon")
+    add_to_cart(page, stack, SHOP, "cf-headband", NAVY_M, quantity=2)
+    open_cart(page, stack, SHOP)
+
+    page.get_by_label("Coupon code (optional)").fill("BOGUS")
+    page.get_by_role("button", name="Pay securely").click()
+    expect(page.get_by_role("alert")).to_contain_text("That coupon code is not valid")
+    expect(page.get_by_role("heading", name="Coupon not accepted")).to_be_focused()
+
+    page.get_by_label("Coupon code (optional)").fill("WELCOME10")
+    page.get_by_role("button", name="Pay securely").click()
+    pay_at_hosted_page(page, total="61.20 USD")
+    wait_for_order(page)
+    expect(page.locator("#order-total")).to_have_text("$61.20")
+    (session,) = stack.sessions()
+    assert session["amount_total"] == 6120
+    shopper.watches[0].assert_clean(provoked=[(400, "/api/checkout-session")])
+
+
+def test_price_changed_after_add_to_cart_is_shown_and_confirmed(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], shots: Path
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("price-changed")
+    add_to_cart(page, stack, SHOP, "cf-headband", NAVY_M)
+    catalog = stack.catalog
+    headband = next(p for p in catalog["products"] if p["sku"] == "cf-headband")
+    headband["price"] = 3900
+    stack.seed(catalog)  # the shop owner changes the price after the shopper added it
+
+    open_cart(page, stack, SHOP)
+    expect(page.locator(".cart-line")).to_contain_text("$39.00 each (was $34.00 when added)")
+    page.get_by_role("button", name="Pay securely").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("The new total is $39.00")
+    screenshot(page, shots, "06-price-changed")
+    assert stack.session_creates() == []  # nothing was started at the old price
+
+    page.get_by_role("button", name="Confirm the new total $39.00").click()
+    pay_at_hosted_page(page, total="39.00 USD")
+    wait_for_order(page)
+    expect(page.locator("#order-total")).to_have_text("$39.00")
+    shopper.watches[0].assert_clean(provoked=[(409, "/api/checkout-session")])
+
+
+def test_double_click_on_pay_starts_one_checkout(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper]
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("double-click")
+    add_to_cart(page, stack, SHOP, "cf-clip-pack", {})
+    open_cart(page, stack, SHOP)
+
+    page.get_by_role("button", name="Pay securely").dblclick()
+    pay_at_hosted_page(page)
+    wait_for_order(page)
+
+    assert len(stack.sessions()) == 1
+    creates = stack.session_creates()
+    assert len({c["idempotencyKey"] for c in creates}) == 1
+    holds = stack.query("SELECT count(*) AS n FROM inventory_holds")
+    assert holds[0]["n"] == 1
+    shopper.watches[0].assert_clean()
+
+
+def test_payment_provider_unavailable_then_retry_continues_the_same_checkout(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], shots: Path
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("provider-unavailable")
+    add_to_cart(page, stack, SHOP, "cf-headband", NAVY_M)
+    open_cart(page, stack, SHOP)
+    # Stripe makes the session, then the answer is lost: the outcome is unknown to the shop.
+    fault = {"count": 1, "status": 500, "afterCreate": True}
+    httpx.post(stack.sim.url + "/_sim/faults", json=fault, timeout=10).raise_for_status()
+
+    page.get_by_role("button", name="Pay securely").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your items are held for you")
+    screenshot(page, shots, "07-payment-provider-unavailable")
+    page.get_by_role("button", name="Try again").click()
+    page.wait_for_url(re.compile(r"/pay/cs_"))
+
+    (session,) = stack.sessions()
+    assert page.url.endswith(f"/pay/{session['id']}")
+    pay_at_hosted_page(page)
+    wait_for_order(page)
+    creates = stack.session_creates()
+    assert len(creates) == 2 and creates[0]["idempotencyKey"] == creates[1]["idempotencyKey"]
+    holds = stack.query("SELECT count(*) AS n FROM inventory_holds")
+    assert holds[0]["n"] == 1
+    shopper.watches[0].assert_clean(provoked=[(503, "/api/checkout-session")])
+
+
+def test_thank_you_page_of_an_unpaid_checkout_waits_and_keeps_the_cart(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper]
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("unpaid-thank-you")
+    add_to_cart(page, stack, SHOP, "cf-clip-pack", {}, quantity=3)
+    open_cart(page, stack, SHOP)
+    page.get_by_role("button", name="Pay securely").click()
+    page.wait_for_url(re.compile(r"/pay/cs_"))
+    (session,) = stack.sessions()
+
+    page.goto(stack.url(SHOP, f"/thank-you/?session_id={session['id']}"))
+    expect(page.get_by_role("heading", name="Waiting for your payment")).to_be_visible()
+    assert len(_cart_lines(stack, page.context.cookies())) == 1
+    assert stack.query("SELECT count(*) AS n FROM orders")[0]["n"] == 0
+    shopper.watches[0].assert_clean()

@@ -76,6 +76,9 @@ async function poll() {
     if (status.status === "failed") {
       return show("The payment did not go through", h("p", {}, "Nothing was charged. ", h("a", { href: "/cart/" }, "Back to your cart")));
     }
+    if (attempt === 0) {
+      show("Waiting for your payment", h("p", {}, "Your payment is being confirmed. This page updates by itself."));
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   show("Your payment is still being confirmed", h("p", {}, "This can take a few minutes. Reload this page later to see your order."));
