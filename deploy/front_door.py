@@ -174,6 +174,13 @@ class ApiProxy:
         return response
 
 
+def _route_path(scope: Scope) -> str:
+    """The path below the mount point (Starlette keeps the full path in ``path``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class ShopFiles:
     """``/shop/*``: the folder of the port's shop; ``payments.json`` from the command line."""
 
@@ -188,7 +195,7 @@ class ShopFiles:
         shop = shop_of(scope, self.config)
         if shop is None:
             response: Response = _error(404, "SHOP_NOT_SERVED", "No shop is served on this port.")
-        elif scope["path"] == "/payments.json" and self.config.stripe_js_url:
+        elif _route_path(scope) == "/payments.json" and self.config.stripe_js_url:
             response = JSONResponse(
                 {
                     "stripeJsUrl": self.config.stripe_js_url,
