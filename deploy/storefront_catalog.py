@@ -6,8 +6,8 @@ currency and checkout mode, and each product's SKU, title, price, deposit, optio
 variants. Stock and coupons are left out on purpose (stock changes by the second and is asked
 of the platform; coupon codes are for shoppers who were given them).
 
-Invariant: the output is a pure function of the seed file (the seed file's order, fixed indentation),
-so ``make run`` can regenerate it on every start and a test can prove the committed files
+Invariant: the output is a pure function of the seed file (its order, fixed indentation), so
+``make run`` can regenerate it on every start and a test can prove the committed files
 are what the seed file says. The prices shown before the cart exists come from here; every
 price the shopper pays comes from the platform's cart and checkout answers.
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +49,9 @@ def localized_catalog(ports: dict[str, int]) -> dict[str, Any]:
     """The demo catalog with its shop URLs on ``ports`` instead of the defaults."""
     text = DEMO_CATALOG.read_text()
     for shop, port in ports.items():
-        text = text.replace(f"//{shop}.localhost:{DEMO_PORTS[shop]}/", f"//{shop}.localhost:{port}/")
+        text = text.replace(
+            f"//{shop}.localhost:{DEMO_PORTS[shop]}/", f"//{shop}.localhost:{port}/"
+        )
     catalog: dict[str, Any] = json.loads(text)
     return catalog
 
@@ -106,7 +108,9 @@ class ShopStack:
     def session_creates(self) -> list[dict[str, Any]]:
         """The stand-in's log of ``POST /v1/checkout/sessions`` requests."""
         requests: list[dict[str, Any]] = self.sim_json("/_sim/requests")["data"]
-        return [r for r in requests if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"]
+        return [
+            r for r in requests if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"
+        ]
 
     def sessions(self) -> list[dict[str, Any]]:
         sessions: list[dict[str, Any]] = self.sim_json("/_sim/checkout/sessions")["data"]

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.storefront.browser import screenshot
-from tests.storefront.conftest import ShopStack, Shopper, new_shopper
+from tests.storefront.conftest import Shopper, ShopStack, new_shopper
 from tests.storefront.flows import (
     add_to_cart,
     cart_count,
@@ -166,7 +166,8 @@ def test_payment_provider_unavailable_then_retry_continues_the_same_checkout(
     pay_at_hosted_page(page)
     wait_for_order(page)
     creates = stack.session_creates()
-    assert len(creates) == 2 and creates[0]["idempotencyKey"] == creates[1]["idempotencyKey"]
+    assert len(creates) == 2
+    assert creates[0]["idempotencyKey"] == creates[1]["idempotencyKey"]
     holds = stack.query("SELECT count(*) AS n FROM inventory_holds")
     assert holds[0]["n"] == 1
     shopper.watches[0].assert_clean(provoked=[(503, "/api/checkout-session")])

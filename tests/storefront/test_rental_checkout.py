@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.storefront.browser import screenshot
-from tests.storefront.conftest import ShopStack, Shopper, new_shopper
+from tests.storefront.conftest import Shopper, ShopStack, new_shopper
 from tests.storefront.flows import add_to_cart, open_cart, wait_for_order
 
 pytestmark = pytest.mark.e2e
