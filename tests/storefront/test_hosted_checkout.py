@@ -10,8 +10,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.conftest import gateway_process_env
 from tests.storefront.browser import screenshot
-from tests.storefront.conftest import Shopper, ShopStack, new_shopper
+from tests.storefront.conftest import (
+    FRONT_DOOR_TOKEN,
+    Shopper,
+    ShopStack,
+    new_shopper,
+    start_front_door,
+)
 from tests.storefront.flows import (
     add_to_cart,
     cart_count,
@@ -19,6 +26,7 @@ from tests.storefront.flows import (
     pay_at_hosted_page,
     wait_for_order,
 )
+from tests.support.processes import free_port, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 SHOP = "cochlearfit"
@@ -189,3 +197,39 @@ def test_thank_you_page_of_an_unpaid_checkout_waits_and_keeps_the_cart(
     assert len(_cart_lines(stack, page.context.cookies())) == 1
     assert stack.query("SELECT count(*) AS n FROM orders")[0]["n"] == 0
     shopper.watches[0].assert_clean()
+
+
+def test_rate_limited_checkout_says_when_to_try_again(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], tmp_path: Path, shots: Path
+) -> None:
+    """A gateway allowing one checkout a minute, with its own front door, before the origin."""
+    strict_env = gateway_process_env(
+        stack.origin.url, FRONT_DOOR_TOKEN, CHECKOUT_RATE_LIMIT_REQUESTS_PER_MINUTE="1"
+    )
+    gateway = start_uvicorn(
+        "gateway-strict", "gateway.app:create_app", env=strict_env, log_dir=tmp_path
+    )
+    port = free_port()
+    front_door = start_front_door(
+        gateway.url, {SHOP: port}, tmp_path, stack.sim.url + "/js/stripe.js"
+    )
+    try:
+        shopper = new_shopper(shoppers, browser)
+        page = shopper.page("rate-limited")
+        page.goto(f"http://{SHOP}.localhost:{port}/product/?sku=cf-clip-pack")
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page.locator(".notice-success")).to_be_visible()
+        page.goto(f"http://{SHOP}.localhost:{port}/cart/")
+        # Someone on the same address used this minute's checkout already.
+        used = httpx.post(f"http://127.0.0.1:{port}/api/checkout-session", json={}, timeout=10)
+        assert used.status_code == 400, used.text
+
+        page.get_by_role("button", name="Pay securely").click()
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text(re.compile(r"You can try again in \d+ seconds?\."))
+        expect(page.get_by_role("button", name="Try again")).to_be_disabled()
+        screenshot(page, shots, "12-rate-limited")
+        shopper.watches[0].assert_clean(provoked=[(429, "/api/checkout-session")])
+    finally:
+        front_door.stop()
+        gateway.stop()
