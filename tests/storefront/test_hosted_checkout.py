@@ -233,3 +233,38 @@ def test_rate_limited_checkout_says_when_to_try_again(
     finally:
         front_door.stop()
         gateway.stop()
+
+
+def test_a_keyboard_only_shopper_on_a_phone_can_choose_and_add_to_cart(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], shots: Path
+) -> None:
+    shopper = new_shopper(shoppers, browser)
+    page = shopper.page("keyboard-phone")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(stack.url(SHOP, "/product/?sku=cf-headband"))
+    expect(page.locator("#add-form")).to_be_visible()
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the first size, inside the main content
+    expect(page.get_by_role("group", name="Size").get_by_label("S", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowRight")  # size M
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")  # colour Black
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Add to cart")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Added to your cart")
+
+    page.goto(stack.url(SHOP, "/cart/"))
+    line = page.locator(".cart-line")
+    expect(line).to_contain_text("Sport Headband for Cochlear Implants (Color Black, Size M)")
+    expect(page.locator("#subtotal")).to_have_text("$68.00")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(page.get_by_role("spinbutton", name=re.compile("^Quantity"))).to_have_value("2")
+    screenshot(page, shots, "13-cart-on-a-phone")
+    shopper.watches[0].assert_clean()
