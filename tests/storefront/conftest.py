@@ -11,6 +11,7 @@ Each shopper is a fresh browser context (its own cookies and sessionStorage).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -200,6 +201,41 @@ def stack_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopStack]:
         for process in reversed(started):
             process.stop()
         databases.drop_database(database_url)
+
+
+@contextlib.contextmanager
+def side_door(
+    stack: ShopStack,
+    shop: str,
+    log_dir: Path,
+    *,
+    origin_env: dict[str, str] | None = None,
+    gateway_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Another way in to the same database, configured otherwise: yields the shop's URL.
+
+    A gateway (and, with ``origin_env``, an origin) of its own behind a front door of its
+    own, for behaviour that depends on settings (a stricter rate limit, another reprice
+    policy). The stand-in and its webhooks stay the module's.
+    """
+    started: list[ServiceProcess] = []
+    try:
+        origin_url = stack.origin.url
+        if origin_env is not None:
+            env = origin_process_env(stack.database_url, stack.sim.url, **origin_env)
+            origin = start_uvicorn("side-origin", "origin.app:create_app", env=env, log_dir=log_dir)
+            started.append(origin)
+            origin_url = origin.url
+        env = gateway_process_env(origin_url, FRONT_DOOR_TOKEN, **(gateway_env or {}))
+        gateway = start_uvicorn("side-gateway", "gateway.app:create_app", env=env, log_dir=log_dir)
+        started.append(gateway)
+        port = free_port()
+        stripe_js = stack.sim.url + "/js/stripe.js"
+        started.append(start_front_door(gateway.url, {shop: port}, log_dir, stripe_js))
+        yield f"http://{shop}.localhost:{port}"
+    finally:
+        for process in reversed(started):
+            process.stop()
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import gateway_process_env
 from tests.storefront.browser import screenshot
 from tests.storefront.conftest import (
-    FRONT_DOOR_TOKEN,
     Shopper,
     ShopStack,
     new_shopper,
-    start_front_door,
+    side_door,
 )
 from tests.storefront.flows import (
     add_to_cart,
@@ -26,7 +24,6 @@ from tests.storefront.flows import (
     pay_at_hosted_page,
     wait_for_order,
 )
-from tests.support.processes import free_port, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 SHOP = "cochlearfit"
@@ -202,26 +199,17 @@ def test_thank_you_page_of_an_unpaid_checkout_waits_and_keeps_the_cart(
 def test_rate_limited_checkout_says_when_to_try_again(
     stack: ShopStack, browser: Browser, shoppers: list[Shopper], tmp_path: Path, shots: Path
 ) -> None:
-    """A gateway allowing one checkout a minute, with its own front door, before the origin."""
-    strict_env = gateway_process_env(
-        stack.origin.url, FRONT_DOOR_TOKEN, CHECKOUT_RATE_LIMIT_REQUESTS_PER_MINUTE="1"
-    )
-    gateway = start_uvicorn(
-        "gateway-strict", "gateway.app:create_app", env=strict_env, log_dir=tmp_path
-    )
-    port = free_port()
-    front_door = start_front_door(
-        gateway.url, {SHOP: port}, tmp_path, stack.sim.url + "/js/stripe.js"
-    )
-    try:
+    one_a_minute = {"CHECKOUT_RATE_LIMIT_REQUESTS_PER_MINUTE": "1"}
+    with side_door(stack, SHOP, tmp_path, gateway_env=one_a_minute) as shop_url:
         shopper = new_shopper(shoppers, browser)
         page = shopper.page("rate-limited")
-        page.goto(f"http://{SHOP}.localhost:{port}/product/?sku=cf-clip-pack")
+        page.goto(shop_url + "/product/?sku=cf-clip-pack")
         page.get_by_role("button", name="Add to cart").click()
         expect(page.locator(".notice-success")).to_be_visible()
-        page.goto(f"http://{SHOP}.localhost:{port}/cart/")
+        page.goto(shop_url + "/cart/")
         # Someone on the same address used this minute's checkout already.
-        used = httpx.post(f"http://127.0.0.1:{port}/api/checkout-session", json={}, timeout=10)
+        api = shop_url.replace(f"{SHOP}.localhost", "127.0.0.1")
+        used = httpx.post(api + "/api/checkout-session", json={}, timeout=10)
         assert used.status_code == 400, used.text
 
         page.get_by_role("button", name="Pay securely").click()
@@ -230,9 +218,32 @@ def test_rate_limited_checkout_says_when_to_try_again(
         expect(page.get_by_role("button", name="Try again")).to_be_disabled()
         screenshot(page, shots, "12-rate-limited")
         shopper.watches[0].assert_clean(provoked=[(429, "/api/checkout-session")])
-    finally:
-        front_door.stop()
-        gateway.stop()
+
+
+def test_price_changed_under_enforce_and_proceed_asks_before_paying_the_new_total(
+    stack: ShopStack, browser: Browser, shoppers: list[Shopper], tmp_path: Path
+) -> None:
+    """The default policy (and make run's): the checkout goes on, flagged ``priceChanged``."""
+    proceed = {"CHECKOUT_REPRICE_POLICY": "enforce_and_proceed", "STRIPE_MAX_NETWORK_RETRIES": "0"}
+    with side_door(stack, SHOP, tmp_path, origin_env=proceed) as shop_url:
+        shopper = new_shopper(shoppers, browser)
+        page = shopper.page("price-changed-proceed")
+        page.goto(shop_url + "/product/?sku=cf-clip-pack")
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page.locator(".notice-success")).to_be_visible()
+        catalog = stack.catalog
+        clips = next(p for p in catalog["products"] if p["sku"] == "cf-clip-pack")
+        clips["price"] = 1500
+        stack.seed(catalog)
+
+        page.goto(shop_url + "/cart/")
+        page.get_by_role("button", name="Pay securely").click()
+        expect(page.get_by_role("alert")).to_contain_text("The new total is $15.00.")
+        assert page.url == shop_url + "/cart/"  # not sent to pay before agreeing
+        page.get_by_role("button", name="Continue with the new total $15.00").click()
+        pay_at_hosted_page(page, total="15.00 USD")
+        page.wait_for_url(re.compile(r"/thank-you/"))
+        shopper.watches[0].assert_clean()
 
 
 def test_a_keyboard_only_shopper_on_a_phone_can_choose_and_add_to_cart(
