@@ -246,7 +246,7 @@ def test_price_changed_under_enforce_and_proceed_asks_before_paying_the_new_tota
         shopper.watches[0].assert_clean()
 
 
-def test_a_keyboard_only_shopper_on_a_phone_can_choose_and_add_to_cart(
+def test_a_keyboard_only_shopper_on_a_phone_can_choose_add_change_and_remove(
     stack: ShopStack, browser: Browser, shoppers: list[Shopper], shots: Path
 ) -> None:
     shopper = new_shopper(shoppers, browser)
@@ -278,4 +278,14 @@ def test_a_keyboard_only_shopper_on_a_phone_can_choose_and_add_to_cart(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     expect(page.get_by_role("spinbutton", name=re.compile("^Quantity"))).to_have_value("2")
     screenshot(page, shots, "13-cart-on-a-phone")
+
+    quantity = page.get_by_role("spinbutton", name=re.compile("^Quantity"))
+    quantity.fill("3")
+    quantity.press("Tab")
+    expect(page.locator("#subtotal")).to_have_text("$102.00")
+    expect(page.locator("#cart-count")).to_have_text("3")
+    expect(page.get_by_role("spinbutton", name=re.compile("^Quantity"))).to_be_focused()
+    page.get_by_role("button", name=re.compile("^Remove Sport Headband")).press("Enter")
+    expect(page.get_by_text("Your cart is empty.")).to_be_visible()
+    expect(page.locator("#cart-count")).to_have_text("0")
     shopper.watches[0].assert_clean()

@@ -26,7 +26,18 @@ async function change(action, focusId) {
   }
   short = new Map();
   render();
-  document.getElementById(focusId)?.focus();
+  // Keep the keyboard where it was; when that control is gone (last line removed), the page.
+  (document.getElementById(focusId) ?? document.getElementById("main")).focus();
+}
+
+function changeQuantity(line, input, inputId) {
+  const quantity = Number(input.value);
+  if (!Number.isInteger(quantity) || quantity < 0 || quantity > 999) {
+    showNotice(notice, { title: "Check the quantity", text: "Choose a quantity from 0 to 999 (0 removes the item)." });
+    input.value = String(line.quantity);
+    return;
+  }
+  change(() => setQuantity(line.lineId, quantity), inputId);
 }
 
 function lineView(line) {
@@ -58,7 +69,7 @@ function lineView(line) {
       h("label", { for: inputId }, "Quantity", h("span", { class: "visually-hidden" }, ` of ${name}`)),
       h("input", {
         id: inputId, type: "number", min: "0", max: "999", value: String(line.quantity), inputmode: "numeric",
-        onchange: (event) => change(() => setQuantity(line.lineId, Number(event.target.value)), inputId),
+        onchange: (event) => changeQuantity(line, event.target, inputId),
       }),
       h("button", {
         type: "button", class: "button link", "aria-label": `Remove ${name}`,
