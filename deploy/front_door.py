@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -105,20 +106,21 @@ def shop_of(scope: Scope, config: FrontDoorConfig) -> str | None:
     return config.shops.get(server[1]) if server else None
 
 
+def _named_in_connection(headers: Headers | httpx.Headers) -> frozenset[str]:
+    """Headers a ``Connection`` header names: hop-by-hop for this connection only."""
+    if isinstance(headers, httpx.Headers):
+        values = headers.get_list("connection")
+    else:
+        values = headers.getlist("connection")
+    return frozenset(token.strip().lower() for value in values for token in value.split(","))
+
+
 def forwarded_headers(
     request: Request, shop: str, config: FrontDoorConfig
 ) -> list[tuple[str, str]]:
     """The request's headers as the gateway receives them."""
-    named_in_connection = {
-        token.strip().lower()
-        for value in request.headers.getlist("connection")
-        for token in value.split(",")
-    }
-    kept = [
-        (name, value)
-        for name, value in request.headers.items()
-        if name not in HOP_BY_HOP and name not in OWNED and name not in named_in_connection
-    ]
+    dropped = HOP_BY_HOP | OWNED | _named_in_connection(request.headers)
+    kept = [(name, value) for name, value in request.headers.items() if name not in dropped]
     peer = request.client.host if request.client else "127.0.0.1"
     return [
         *kept,
@@ -165,11 +167,12 @@ class ApiProxy:
             return _error(504, "GATEWAY_TIMEOUT", "The shop's server did not answer in time.")
         except httpx.HTTPError:
             return _error(502, "GATEWAY_UNAVAILABLE", "The shop's server cannot be reached.")
+        dropped = HOP_BY_HOP | {"content-length"} | _named_in_connection(upstream.headers)
         response = Response(content, status_code=upstream.status_code)
         response.raw_headers = [
             (name, value)
             for name, value in upstream.headers.raw
-            if name.lower().decode("latin-1") not in HOP_BY_HOP | {"content-length"}
+            if name.lower().decode("latin-1") not in dropped
         ] + [(b"content-length", str(len(content)).encode())]
         return response
 

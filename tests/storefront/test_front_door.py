@@ -102,6 +102,20 @@ def test_set_cookie_reaches_its_browser_and_never_the_next_shopper(
     assert "cookie" not in _echo_headers(second)
 
 
+def test_hop_by_hop_answer_headers_stop_at_the_front_door(
+    door: tuple[ServiceProcess, dict[str, int]],
+) -> None:
+    _, ports = door
+    answer = httpx.get(
+        f"http://127.0.0.1:{ports['cochlearfit']}/api/cart", headers={"x-test-mode": "hop"}
+    )
+    assert answer.status_code == 200
+    assert answer.content == b"hop"
+    assert answer.headers["x-kept"] == "yes"
+    for hop in ("x-secret-hop", "keep-alive", "proxy-authenticate"):
+        assert hop not in answer.headers
+
+
 def test_each_port_serves_the_storefront_with_its_own_shop_folder(
     door: tuple[ServiceProcess, dict[str, int]],
 ) -> None:
