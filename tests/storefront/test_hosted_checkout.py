@@ -66,6 +66,9 @@ def test_buy_a_headband_then_reload_the_thank_you_page(
     pay_at_hosted_page(page, total="68.00 USD")
     order_id = wait_for_order(page)
     expect(page.locator("#order-total")).to_have_text("$68.00")
+    expect(page.locator(".order-lines tbody tr")).to_have_text(
+        ["Sport Headband for Cochlear Implants (Color Navy, Size M)2$68.00"]
+    )
     expect(page.locator("#cart-count")).to_have_text("0")
     screenshot(page, shots, "05-thank-you")
 

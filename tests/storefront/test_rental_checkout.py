@@ -47,6 +47,9 @@ def test_rent_a_dress_the_deposit_is_shown_and_charged(
     pay_with_stripe_js(page, "€339.00")
     wait_for_order(page)
     expect(page.locator("#order-total")).to_have_text("€339.00")
+    expect(page.locator(".order-lines tbody tr")).to_have_text(
+        ["Silk Evening Dress (Size 38)1€89.00", "Refundable deposit€250.00"]
+    )
     expect(page.locator("#cart-count")).to_have_text("0")
     screenshot(page, shots, "10-rental-thank-you")
 
