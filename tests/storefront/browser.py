@@ -69,7 +69,10 @@ class PageWatch:
             self.console_errors.append(f"{message.text} @ {message.location.get('url', '')}")
 
     def _request_failed(self, request: Request) -> None:
-        self.failed.append(f"{request.method} {request.url}: {request.failure}")
+        # ERR_ABORTED is the browser cancelling a request because the page navigated away
+        # (a click while the header's cart count is still loading): not a failure.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.method} {request.url}: {request.failure}")
 
     def _response(self, response: Response) -> None:
         if response.status >= 400:
