@@ -101,6 +101,9 @@ def test_coupon_is_checked_and_the_discounted_total_charged(
     pay_at_hosted_page(page, total="61.20 USD")
     wait_for_order(page)
     expect(page.locator("#order-total")).to_have_text("$61.20")
+    expect(page.locator(".order-lines tbody tr")).to_have_text(
+        ["Sport Headband for Cochlear Implants (Color Navy, Size M)2$68.00", "Discount−$6.80"]
+    )
     (session,) = stack.sessions()
     assert session["amount_total"] == 6120
     shopper.watches[0].assert_clean(provoked=[(400, "/api/checkout-session")])

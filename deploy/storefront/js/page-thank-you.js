@@ -25,6 +25,11 @@ function orderView(status) {
   const rows = (status.lines ?? []).map((line) =>
     h("tr", {}, h("td", {}, lineName(shop, line)), h("td", { class: "num" }, String(line.quantity)), h("td", { class: "num" }, money(shop, line.lineTotal, cur))),
   );
+  // The answer has no discount field: what the lines and deposits exceed the total by is it.
+  const charged = (status.lines ?? []).reduce((sum, line) => sum + line.lineTotal, 0) + (status.depositTotal ?? 0);
+  if (status.lines?.length && charged > status.amountTotal) {
+    rows.push(h("tr", {}, h("td", {}, "Discount"), h("td", {}), h("td", { class: "num" }, `−${money(shop, charged - status.amountTotal, cur)}`)));
+  }
   if (status.depositTotal) {
     rows.push(h("tr", {}, h("td", {}, "Refundable deposit"), h("td", {}), h("td", { class: "num" }, money(shop, status.depositTotal, cur))));
   }
