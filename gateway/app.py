@@ -4,7 +4,7 @@ Request path, outermost first (all pure ASGI down to the Starlette app)::
 
     RequestIdMiddleware      x-request-id on every response and log line; 500 body
     ObserveResponses         gateway_requests_total, request duration
-    FrontDoorMiddleware      check 1: x-front-door-token (401)
+    FrontDoorMiddleware      check 1: x-front-door-token (401); CORS preflights
     AllowlistDispatch        allowlisted path → its ForwardEndpoint: checks 2-6
     Starlette app            lifespan; /healthz, /readyz, /metrics, else 404
 
@@ -28,7 +28,7 @@ from gateway.dispatch import AllowlistDispatch
 from gateway.front_door import FrontDoorMiddleware
 from gateway.metrics import GatewayMetrics
 from gateway.pipeline import ForwardEndpoint
-from gateway.probes import healthz, readyz
+from gateway.probes import healthz, readiness
 from gateway.proxy import OriginProxy
 from gateway.rate_limit import CircuitBreaker, RateLimiter
 from gateway.routes import ALLOWLIST
@@ -64,7 +64,7 @@ def _owned_routes(settings: Settings, metrics: GatewayMetrics) -> list[BaseRoute
     token = settings.gateway_metrics_token
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", readiness(settings.gateway_redis_failure_mode), methods=["GET"]),
         Route(
             "/metrics",
             metrics_endpoint(metrics, token.get_secret_value() if token else None),

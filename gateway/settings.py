@@ -54,6 +54,11 @@ class Settings(BaseServiceSettings):
     gateway_upstream_transport: Literal["http1", "aiohttp", "httpx"] = "http1"
     gateway_client_ip_header: str = "cf-connecting-ip"
     gateway_metrics_token: SecretStr | None = None
+    # The server's own limits (gateway.server, applied by ``python -m gateway``) and CORS.
+    gateway_max_header_bytes: int = Field(default=16384, ge=1024, le=1024 * 1024)
+    gateway_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    gateway_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    gateway_cors_origins: str = ""
     checkout_rate_limit_enabled: bool = True
     checkout_rate_limit_requests_per_minute: int = Field(default=10, ge=1, le=10_000)
     gateway_rate_limit_cart: str = "120/minute"

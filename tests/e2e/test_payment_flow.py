@@ -27,7 +27,7 @@ from tests.conftest import (
     origin_process_env,
     start_stripe_sim,
 )
-from tests.support.processes import ServiceProcess, free_port, start_uvicorn
+from tests.support.processes import ServiceProcess, free_port, start_gateway_process, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 
@@ -65,9 +65,8 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             log_dir=log_dir,
         )  # fmt: skip
         started.append(origin)
-        gateway = start_uvicorn(
+        gateway = start_gateway_process(
             "gateway",
-            "gateway.app:create_app",
             port=gateway_port,
             env=gateway_process_env(origin.url, FRONT_DOOR),
             log_dir=log_dir,

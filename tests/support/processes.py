@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,7 @@ def start_process(
     log_dir: Path,
     health_path: str = "/healthz",
     timeout: float = 20.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> ServiceProcess:
     log_path = log_dir / f"{name}-{port}.log"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
@@ -99,6 +100,7 @@ def start_process(
         env=full_env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        preexec_fn=preexec_fn,
     )
     log_file.close()
     service = ServiceProcess(name=name, port=port, proc=proc, log_path=log_path, env=dict(env))
@@ -131,6 +133,30 @@ def start_uvicorn(
         *extra_args,
     ]
     return start_process(name, args, port=port, env=env, log_dir=log_dir, health_path=health_path)
+
+
+def start_gateway_process(
+    name: str,
+    *,
+    env: Mapping[str, str],
+    log_dir: Path,
+    port: int | None = None,
+    extra_args: Sequence[str] = ("--no-access-log",),
+    health_path: str = "/healthz",
+    preexec_fn: Callable[[], None] | None = None,
+) -> ServiceProcess:
+    """Start the gateway as production does: ``python -m gateway --host … --port …``."""
+    port = port or free_port()
+    args = ["-m", "gateway", "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    return start_process(
+        name,
+        args,
+        port=port,
+        env=env,
+        log_dir=log_dir,
+        health_path=health_path,
+        preexec_fn=preexec_fn,
+    )
 
 
 @contextlib.contextmanager
