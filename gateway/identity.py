@@ -5,8 +5,9 @@ or, without it, from the socket peer; ``X-Forwarded-For``, ``Forwarded`` and ``X
 are client-controlled and never used (``python -m gateway`` also turns off uvicorn's
 proxy-header handling, which would rewrite the peer from them). A client-IP header that is
 not exactly one valid address did not come from the front door: 400 ``CLIENT_IP_INVALID``,
-never a fallback to the peer (a bypass: the peer is the front door, shared by everyone). IPv6 clients are keyed by their /64 — one subscriber usually holds a whole /64, and
-keying single addresses would let a client rotate addresses to escape its limit.
+never a fallback to the peer (a bypass: the peer is the front door, shared by everyone).
+IPv6 clients are keyed by their /64 — one subscriber usually holds a whole /64, and keying
+single addresses would let a client rotate addresses to escape its limit.
 """
 
 from __future__ import annotations
