@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from gateway.cors import parse_cors_origins
 from gateway.rate_limit import FailureMode, Quota, parse_quota
 from gateway.routes import LimitClass
 from shared.settings import BaseServiceSettings
@@ -124,6 +125,12 @@ class Settings(BaseServiceSettings):
         parse_quota("check", value)
         return value
 
+    @field_validator("gateway_cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        parse_cors_origins(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -131,6 +138,10 @@ class Settings(BaseServiceSettings):
         if value not in logging.getLevelNamesMapping():
             raise ValueError("must be a logging level such as INFO or DEBUG")
         return value
+
+    def cors_origins(self) -> dict[str, frozenset[str]]:
+        """Browser origins allowed per shop (``GATEWAY_CORS_ORIGINS``; empty: none)."""
+        return parse_cors_origins(self.gateway_cors_origins)
 
     def front_door_tokens(self) -> list[bytes]:
         """All accepted front-door tokens (several during a rotation)."""
