@@ -1,0 +1,142 @@
+"""Hostile and broken clients against a real ``python -m gateway`` process, over raw sockets.
+
+Heads larger than ``GATEWAY_MAX_HEADER_BYTES`` or with more than 100 fields are refused
+(431) without being buffered; heads not complete within ``GATEWAY_HEADER_TIMEOUT_SECONDS``
+and idle keep-alive connections are closed; 1,000 slow clients against a gateway limited
+to 1024 open files neither keep their connections nor starve normal requests. The
+figures come from ``tests/bench/hostile_clients.py`` (``python -m tests.bench.hostile_clients``
+prints them); the bounds here leave room for a loaded machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.bench.hostile_clients import (
+    FRONT_DOOR,
+    slow_connections,
+    start_stack,
+    unfinished_heads,
+)
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+HEADER_TIMEOUT = 2.0
+# Closing happens at the deadline; the slack is for a machine busy with other tests.
+CLOSE_SLACK = 3.0
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    origin, gateway = start_stack(tmp_path_factory.mktemp("hostile"), HEADER_TIMEOUT)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        origin.stop()
+
+
+def exchange(port: int, data: bytes, *, timeout: float = 10.0) -> bytes:
+    """Send ``data`` and read until the gateway closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):  # the gateway may close before all is sent
+            sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        return received
+
+
+def head(*fields: bytes, path: bytes = b"/api/order-status?sessionId=cs_1") -> bytes:
+    lines = [b"GET " + path + b" HTTP/1.1", b"host: gateway", *fields, b"connection: close"]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+AUTHED = (b"x-front-door-token: " + FRONT_DOOR.encode(), b"x-shop-id: shop-a")
+
+
+def test_head_within_the_limits_is_served(gateway: ServiceProcess) -> None:
+    fields = [b"x-pad-%d: %s" % (i, b"p" * 140) for i in range(95)]  # ~15 KB, 100 fields
+    response = exchange(gateway.port, head(*AUTHED, *fields))
+    assert response.startswith(b"HTTP/1.1 200 "), response[:200]
+
+
+def test_head_over_the_size_limit_is_431_even_without_a_token(gateway: ServiceProcess) -> None:
+    response = exchange(gateway.port, head(b"x-big: " + b"a" * 20_000))
+    assert response.startswith(b"HTTP/1.1 431 "), response[:200]
+    assert b'"code": "REQUEST_HEADERS_TOO_LARGE"' in response
+
+
+def test_head_with_more_than_100_fields_is_431(gateway: ServiceProcess) -> None:
+    fields = [b"x-f-%d: 1" % i for i in range(101)]
+    response = exchange(gateway.port, head(*AUTHED, *fields))
+    assert response.startswith(b"HTTP/1.1 431 "), response[:200]
+
+
+def test_head_arriving_in_small_pieces_is_served(gateway: ServiceProcess) -> None:
+    data = head(*AUTHED)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        for i in range(0, len(data), 7):
+            sock.sendall(data[i : i + 7])
+        response = sock.recv(65536)  # the status line comes in the first read
+    assert response.startswith(b"HTTP/1.1 200 ")
+
+
+def test_pipelined_requests_are_all_answered(gateway: ServiceProcess) -> None:
+    one = head(*AUTHED).replace(b"connection: close\r\n", b"")
+    response = exchange(gateway.port, one * 3 + head(*AUTHED))
+    assert response.count(b"HTTP/1.1 200 ") == 4
+
+
+def test_silent_connection_is_closed_after_the_header_timeout(gateway: ServiceProcess) -> None:
+    started = time.monotonic()
+    assert exchange(gateway.port, b"") == b""
+    assert HEADER_TIMEOUT - 0.5 < time.monotonic() - started < HEADER_TIMEOUT + CLOSE_SLACK
+
+
+def test_unfinished_head_is_closed_after_the_header_timeout(gateway: ServiceProcess) -> None:
+    started = time.monotonic()
+    assert exchange(gateway.port, b"GET /healthz HTTP/1.1\r\nhost: gw\r\nx-slo") == b""
+    assert time.monotonic() - started < HEADER_TIMEOUT + CLOSE_SLACK
+
+
+def test_idle_keep_alive_connection_is_closed_after_5_seconds(gateway: ServiceProcess) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=15) as sock:
+        sock.sendall(request)
+        response = b""
+        while not response.endswith(b'{"status":"ok"}'):
+            response += sock.recv(65536)
+        assert response.startswith(b"HTTP/1.1 200 ")
+        answered = time.monotonic()
+        assert sock.recv(65536) == b""
+        assert 4.5 < time.monotonic() - answered < 5 + CLOSE_SLACK
+
+
+def test_unfinished_64mb_heads_leave_memory_flat(gateway: ServiceProcess) -> None:
+    figures = unfinished_heads(gateway.port, gateway.proc.pid, connections=8)
+    assert figures.growth_mb < 20, figures
+    # The gateway stopped reading at the limit; the client got the rest into socket buffers.
+    assert figures.accepted_bytes_max < 64 * 1024 * 1024
+
+
+async def test_a_thousand_slow_clients_are_closed_and_others_served(
+    gateway: ServiceProcess,
+) -> None:
+    figures = await slow_connections(gateway.port, count=1000, header_timeout=HEADER_TIMEOUT)
+    assert figures.closed == figures.connections, figures
+    assert figures.slowest_close_seconds < HEADER_TIMEOUT + CLOSE_SLACK, figures
+    assert figures.normal_ok == figures.normal_requests, figures
