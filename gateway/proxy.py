@@ -107,10 +107,10 @@ class OriginProxy:
             await response.aclose()
 
     async def origin_reachable(self) -> bool:
-        """Whether the origin answers its ``/healthz`` (for ``/readyz``)."""
+        """Whether the origin is ready — its ``/readyz``, which checks its database."""
         try:
             response = await self._client.get(
-                self._origin + "/healthz", timeout=ORIGIN_HEALTH_TIMEOUT_SECONDS
+                self._origin + "/readyz", timeout=ORIGIN_HEALTH_TIMEOUT_SECONDS
             )
         except httpx.HTTPError as exc:
             log.warning("origin health check failed", extra={"error": repr(exc)})

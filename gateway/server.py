@@ -121,7 +121,11 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         return self.in_head and (self.cycle is None or self.cycle.response_complete)
 
     def _evict(self) -> None:
-        victims = [c for c in self.connections if c is not self and _idle(c)]
+        victims = [
+            c
+            for c in self.connections
+            if c is not self and isinstance(c, GatewayHttpProtocol) and c.idle
+        ]
         victim = min(victims, key=_waiting_since) if victims else self
         victim.transport.close()
         now = time.monotonic()
@@ -230,10 +234,6 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self.in_head = True
         self.head_bytes = 0
         self.waiting_since = time.monotonic()
-
-
-def _idle(connection: object) -> bool:
-    return isinstance(connection, GatewayHttpProtocol) and connection.idle
 
 
 def _waiting_since(connection: GatewayHttpProtocol) -> float:
