@@ -125,9 +125,8 @@ def main() -> int:
     print(f"| server | req/s at 64 conns (median of {args.rounds}) | p50 at 1 conn |")
     print("|---|---|---|")
     for name in TARGETS:
-        print(
-            f"| {name} | {statistics.median(rates[name]):,.0f} | {statistics.median(p50s[name]):.3f} ms |"
-        )
+        rate, p50 = statistics.median(rates[name]), statistics.median(p50s[name])
+        print(f"| {name} | {rate:,.0f} | {p50:.3f} ms |")
     return 0
 
 
