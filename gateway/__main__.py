@@ -7,7 +7,8 @@ The one production start command. It runs ``gateway.app:create_app`` with:
   ``GATEWAY_HEADER_TIMEOUT_SECONDS``, ``GATEWAY_MAX_CONNECTIONS``);
 - proxy headers off: uvicorn would otherwise take the client address from
   ``X-Forwarded-For`` for loopback peers, and the rate limit keys on that address;
-- idle keep-alive connections closed after 5 s; no WebSocket support.
+- idle keep-alive connections closed after 5 s; no WebSocket support;
+- on SIGTERM, in-flight requests get ``GATEWAY_UPSTREAM_TIMEOUT_SECONDS`` + 5 s to finish.
 
 The open-file limit is raised to its hard maximum; when the connection bound would not
 fit under it (with room for upstream connections, Redis and logs), the bound is lowered
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
+import math
 import resource
 
 import uvicorn
@@ -28,8 +29,6 @@ import uvicorn
 from gateway.server import KEEPALIVE_SECONDS, GatewayHttpProtocol, HeadLimits
 from gateway.settings import Settings
 from shared.settings import settings_or_exit
-
-log = logging.getLogger("gateway")
 
 # Descriptors kept free for what is not a client connection: the upstream pool's share
 # is added to this (Redis, the listening socket, log files, the event loop's own).
@@ -87,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         ws="none",
         proxy_headers=False,
         timeout_keep_alive=KEEPALIVE_SECONDS,
+        # Long enough for a forwarded request to end with the origin's answer or the 504.
+        timeout_graceful_shutdown=math.ceil(settings.gateway_upstream_timeout_seconds) + 5,
         access_log=args.access_log,
         log_level=settings.log_level.lower(),
     )
