@@ -74,6 +74,46 @@ def test_head_within_the_limits_is_served(gateway: ServiceProcess) -> None:
     assert response.startswith(b"HTTP/1.1 200 "), response[:200]
 
 
+def head_of_exactly(size: int) -> bytes:
+    """An authenticated request head of ``size`` bytes (padded in one header)."""
+    bare = head(*AUTHED, b"x-pad: ")
+    return head(*AUTHED, b"x-pad: " + b"p" * (size - len(bare)))
+
+
+def test_head_of_exactly_the_limit_is_served_and_one_byte_more_is_431(
+    gateway: ServiceProcess,
+) -> None:
+    assert len(head_of_exactly(16384)) == 16384
+    assert exchange(gateway.port, head_of_exactly(16384)).startswith(b"HTTP/1.1 200 ")
+    assert exchange(gateway.port, head_of_exactly(16385)).startswith(b"HTTP/1.1 431 ")
+
+
+def test_head_and_body_in_one_read_beyond_the_limit_are_served(gateway: ServiceProcess) -> None:
+    # The head ends within the limit; the body after it in the same read is not head.
+    body = b'{"items": []}' + b" " * 30_000
+    request = (
+        b"POST /api/cart HTTP/1.1\r\nhost: gw\r\n" + b"\r\n".join(AUTHED)
+        + b"\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n%s" % (len(body), body)
+    )  # fmt: skip
+    assert exchange(gateway.port, request).startswith(b"HTTP/1.1 200 ")
+
+
+def test_chunked_body_with_expect_continue_is_served(gateway: ServiceProcess) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/cart HTTP/1.1\r\nhost: gw\r\n" + b"\r\n".join(AUTHED)
+            + b"\r\ntransfer-encoding: chunked\r\nexpect: 100-continue\r\n"
+            b"connection: close\r\n\r\n"
+        )  # fmt: skip
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b'5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n')
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 200 "), response[:300]
+
+
 def test_head_over_the_size_limit_is_431_even_without_a_token(gateway: ServiceProcess) -> None:
     response = exchange(gateway.port, head(b"x-big: " + b"a" * 20_000))
     assert response.startswith(b"HTTP/1.1 431 "), response[:200]
