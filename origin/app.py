@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.database_url,
             pool_size=settings.db_pool_size,
             connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
             statement_timeout=settings.db_statement_timeout_seconds,
         )
         payments = StripePayments(settings, metrics)

@@ -2,7 +2,7 @@
 
 Waiting for the database is bounded (PostgreSQL): connecting by ``connect_timeout``, each
 statement by ``statement_timeout`` (server-side, and client-side for a server that stopped
-answering), waiting for a pooled connection by ``connect_timeout``. When the database is
+answering), waiting for a pooled connection by ``pool_timeout``. When the database is
 unreachable, stalled or timing out, :func:`database_unavailable` says so and the origin
 answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (``origin.app``), never a 500.
 """
@@ -59,6 +59,7 @@ def create_engine(
     *,
     pool_size: int = 10,
     connect_timeout: float = 2.0,
+    pool_timeout: float = 10.0,
     statement_timeout: float | None = None,
 ) -> AsyncEngine:
     """The engine for ``url``; ``statement_timeout`` ``None`` leaves statements unbounded
@@ -78,7 +79,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        pool_timeout=connect_timeout,
+        pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
 

@@ -71,6 +71,11 @@ class Settings(DatabaseSettings):
     db_connect_timeout_seconds: float = Field(
         default=2.0, gt=0, le=60, validation_alias=AliasChoices("ORIGIN_DB_CONNECT_TIMEOUT_SECONDS")
     )
+    # A burst queues for pooled connections; past this it is told to retry (503), still
+    # inside the gateway's upstream timeout.
+    db_pool_timeout_seconds: float = Field(
+        default=8.0, gt=0, le=60, validation_alias=AliasChoices("ORIGIN_DB_POOL_TIMEOUT_SECONDS")
+    )
     db_statement_timeout_seconds: float = Field(
         default=5.0,
         gt=0,
