@@ -109,7 +109,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self.waiting_since = time.monotonic()
         self._arm_head_timer()
         if len(self.connections) > self.limits.max_connections:
-            self._evict()
+            self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -120,11 +120,13 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         """Waiting for a request head, with no request in progress."""
         return self.in_head and (self.cycle is None or self.cycle.response_complete)
 
-    def _evict(self) -> None:
+    def _make_room(self) -> None:
+        # Connections already closing still count until their connection_lost runs.
+        alive = [c for c in self.connections if not c.transport.is_closing()]
+        if len(alive) <= self.limits.max_connections:
+            return
         victims = [
-            c
-            for c in self.connections
-            if c is not self and isinstance(c, GatewayHttpProtocol) and c.idle
+            c for c in alive if c is not self and isinstance(c, GatewayHttpProtocol) and c.idle
         ]
         victim = min(victims, key=_waiting_since) if victims else self
         victim.transport.close()

@@ -15,6 +15,7 @@ import resource
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.bench.hostile_clients import (
     start_stack,
     unfinished_heads,
 )
+from tests.gateway.processes import gateway_env, start_gateway
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +182,27 @@ async def test_a_thousand_slow_clients_are_closed_and_others_served(
     assert figures.closed == figures.connections, figures
     assert figures.slowest_close_seconds < HEADER_TIMEOUT + CLOSE_SLACK, figures
     assert figures.normal_ok == figures.normal_requests, figures
+
+
+def test_over_the_connection_bound_the_longest_waiting_connection_makes_room(
+    upstream: ServiceProcess, tmp_path: Path
+) -> None:
+    env = gateway_env(
+        upstream.url, GATEWAY_MAX_CONNECTIONS="16", GATEWAY_FRONT_DOOR_TOKEN=FRONT_DOOR
+    )
+    service = start_gateway(tmp_path, env)
+    waiting: list[socket.socket] = []
+    try:
+        waiting.extend(socket.create_connection(("127.0.0.1", service.port)) for _ in range(16))
+        time.sleep(0.3)  # all accepted; the first is the one that has waited longest
+        response = exchange(service.port, head(*AUTHED))
+        assert response.startswith(b"HTTP/1.1 200 "), response[:200]
+        waiting[0].settimeout(5)
+        assert waiting[0].recv(1) == b""  # closed to make room
+        waiting[-1].setblocking(False)
+        with pytest.raises(BlockingIOError):
+            waiting[-1].recv(1)  # still open
+    finally:
+        for sock in waiting:
+            sock.close()
+        service.stop()
