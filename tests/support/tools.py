@@ -20,6 +20,7 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
+    Tool("chromium", "apt-get install chromium", "rendering docs/api/index.html offline"),
 )
 
 
