@@ -155,7 +155,7 @@ def start_gateway_process(
     """Start the gateway as production does: ``python -m gateway --host … --port …``."""
     port = port or free_port()
     args = ["-m", "gateway", "--host", "127.0.0.1", "--port", str(port), *extra_args]
-    return start_process(
+    service = start_process(
         name,
         args,
         port=port,
@@ -164,6 +164,9 @@ def start_gateway_process(
         health_path=health_path,
         preexec_fn=preexec_fn,
     )
+    # The same application as the uvicorn factory form: its answers are checked alike.
+    conformance.register_process("gateway.app:create_app", service.url, env)
+    return service
 
 
 @contextlib.contextmanager
