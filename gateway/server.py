@@ -1,4 +1,5 @@
-"""The gateway's HTTP/1.1 server protocol: uvicorn's httptools protocol with bounded heads.
+"""The gateway's HTTP/1.1 server protocol: uvicorn's httptools protocol with bounded heads
+(and one write per response, :mod:`gateway.response_writes`).
 
 uvicorn's own httptools protocol puts no limit on a request head and never times one out:
 httptools keeps an unfinished header line in memory however long it grows, and a
@@ -39,9 +40,9 @@ from typing import Any
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from gateway.response_writes import CoalescingProtocol
 from shared.logs import new_request_id
 
 __all__ = ["GatewayHttpProtocol", "HeadLimits", "refusal"]
@@ -79,8 +80,8 @@ def refusal(status: int, reason: bytes, code: str, message: str) -> bytes:
     )
 
 
-class GatewayHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the head limits of :class:`HeadLimits`."""
+class GatewayHttpProtocol(CoalescingProtocol):
+    """uvicorn's httptools protocol (coalescing writes) with the limits of :class:`HeadLimits`."""
 
     _last_eviction_log = 0.0
 

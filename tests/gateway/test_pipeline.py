@@ -38,7 +38,7 @@ async def test_missing_or_wrong_front_door_token_is_401_before_anything_else(
     async with serve(create_app(make_settings())) as client:
         for headers in ({}, {"x-front-door-token": "wrong"}, {"x-front-door-token": ""}):
             # An unknown path, a wrong method and a missing shop: the 401 comes first.
-            for method, path in (("GET", "/nope"), ("PUT", "/api/cart")):
+            for method, path in (("GET", "/nope"), ("PUT", "/api/cart"), ("POST", "/api/cart")):
                 response = await client.request(method, path, headers=headers)
                 assert response.status_code == 401
                 assert error_code(response) == "FRONT_DOOR_UNAUTHORIZED"
@@ -53,6 +53,7 @@ async def test_probes_are_exempt_from_the_front_door(
         assert ready.status_code == 200
         assert ready.json()["status"] == "ready"
         assert ready.json()["redis"] == "ok"
+        assert (await client.get("/metrics")).status_code == 200  # Prometheus has no token
 
 
 async def test_every_rotated_front_door_token_is_accepted(
@@ -319,7 +320,8 @@ async def test_request_log_lines_carry_the_request_id(
                 )
     finally:
         logging.getLogger().removeHandler(capture)
-    request_lines = [line for line in capture.lines if line["logger"] != "gateway"]
+    # Not the gateway's start/stop lines, nor the test client's own (httpx).
+    request_lines = [line for line in capture.lines if line["logger"] not in {"gateway", "httpx"}]
     messages = {line["msg"] for line in request_lines}
     assert {"origin unavailable", "rate limited"} <= messages
     assert all(line.get("requestId") == "rid-42" for line in request_lines)
