@@ -28,6 +28,7 @@ import uvicorn
 
 from gateway.server import KEEPALIVE_SECONDS, GatewayHttpProtocol, HeadLimits
 from gateway.settings import Settings
+from shared.logs import uvicorn_log_config
 from shared.settings import settings_or_exit
 
 # Descriptors kept free for what is not a client connection: the upstream pool's share
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         # Long enough for a forwarded request to end with the origin's answer or the 504.
         timeout_graceful_shutdown=math.ceil(settings.gateway_upstream_timeout_seconds) + 5,
         access_log=args.access_log,
-        log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config("gateway", settings.log_level),  # JSON from the first line
     )
 
 
