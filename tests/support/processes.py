@@ -56,6 +56,9 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        # Its port may be handed to anything next (a stand-in server of another test):
+        # what answers there is no longer this service's, for the OpenAPI check.
+        conformance.forget(self.url)
         return self.proc.returncode
 
 
