@@ -322,6 +322,8 @@ def _answer(hold: InventoryHold, shop: Shop, *, created: bool) -> JSONResponse:
 
 async def checkout_session(request: Request) -> JSONResponse:
     state = get_state(request)
+    async with state.sessions() as session, session.begin():
+        await resolve_shop(request, session)  # an unknown shop is 404 before anything is read
     body = parse_body(CheckoutRequest, await read_json_object(request))
     result, shop = await _claim(state, request, body, _idempotency_key(request))
     if result.hold.stripe_session_id is None:
