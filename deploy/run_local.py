@@ -150,24 +150,17 @@ def main() -> int:
                 f"{stripe_url}/_sim/events",
             )
         )
-    for name, module, port in (
-        ("origin", "origin.app:create_app", ports["origin"]),
-        ("gateway", "gateway.app:create_app", ports["gateway"]),
+    origin_command = ["-m", "uvicorn", "origin.app:create_app", "--factory"]
+    for name, command, port in (
+        ("origin", origin_command, ports["origin"]),
+        # The gateway's own start command sets its server options (head limits, timeouts,
+        # proxy headers off); see docs/gateway.md.
+        ("gateway", ["-m", "gateway"], ports["gateway"]),
     ):
         commands.append(
             (
                 name,
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    module,
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
+                [py, *command, "--host", "127.0.0.1", "--port", str(port)],
                 f"http://127.0.0.1:{port}/healthz",
             )
         )

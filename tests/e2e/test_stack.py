@@ -20,7 +20,7 @@ from tests.conftest import (
     gateway_process_env,
     origin_process_env,
 )
-from tests.support.processes import free_port, start_uvicorn
+from tests.support.processes import free_port, start_gateway_process, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 FRONT_DOOR = "e2e-front-door"
@@ -35,9 +35,8 @@ def test_request_is_forwarded_through_real_gateway_to_real_origin(
         env=origin_process_env(pg_url),
         log_dir=log_dir,
     )  # fmt: skip
-    gateway = start_uvicorn(
+    gateway = start_gateway_process(
         "gateway",
-        "gateway.app:create_app",
         env=gateway_process_env(origin.url, FRONT_DOOR),
         log_dir=log_dir,
     )  # fmt: skip
