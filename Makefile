@@ -48,7 +48,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(STAMP) ## mypy --strict on the packages
-	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim deploy/run_local.py deploy/local_stack
+	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim deploy/front_door.py deploy/storefront_catalog.py deploy/run_local.py deploy/local_stack
 
 migrate: $(STAMP) ## upgrade DATABASE_URL (default var/origin.db) to the newest schema
 	$(PY) -m origin migrate

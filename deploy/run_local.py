@@ -6,11 +6,13 @@ In order, each step only after the previous one worked:
    runs and exits 1;
 2. every port free, else one line per busy port naming the process holding it;
 3. development secrets (``var/dev-secrets.json``), then ``migrate`` and ``seed`` of the
-   database (SQLite at ``var/origin.db`` unless ``DATABASE_URL`` is set);
+   database (SQLite at ``var/origin.db`` unless ``DATABASE_URL`` is set) and the storefront
+   catalogs (``deploy/storefront_catalog.py``);
 4. the rows of :func:`service_table` started in order, each up only when our own child
    serves it (``local_stack/services.py``);
-5. a line when the configured Redis is unreachable, then the banner (URLs, masked database
-   URL, a curl through the gateway that reads its token from a file).
+5. a line when the configured Redis is unreachable, then the banner (storefront URLs first,
+   then the others, the masked database URL, a curl through the gateway that reads its token
+   from a file).
 
 Every line is ``process │ text`` (``local_stack/output.py``). Ctrl-C or SIGTERM at any step
 stops every child and ends with one line and status 0; a child that exits on its own stops
@@ -39,7 +41,9 @@ from deploy.local_stack.services import Service, StartFailed, busy_ports, wait_u
 from deploy.local_stack.supervisor import Interrupted, Supervisor  # noqa: E402
 
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
-STEPS = ("migrate", "seed")
+# The demo catalog's success/cancel/return URLs name these hosts and ports.
+DEFAULT_SHOPS = "cochlearfit=8080,wardrobe-rent=8081"
+STEPS = ("migrate", "seed", "catalogs")
 _SIGNALS: dict[int, str] = {
     signal.SIGINT: "Ctrl-C",
     signal.SIGTERM: "SIGTERM",
@@ -54,6 +58,7 @@ class Config:
     ports: dict[str, int]
     database_url: str
     redis_url: str
+    storefronts: dict[str, int]  # shop → port of its storefront (``FRONT_DOOR_SHOPS``)
 
 
 def configure(environ: dict[str, str]) -> Config:
@@ -75,7 +80,12 @@ def configure(environ: dict[str, str]) -> Config:
             "STRIPE_API_BASE", f"http://127.0.0.1:{ports_['STRIPE_SIM_PORT']}"
         ),
     }
-    return Config(var, env, ports_, database_url, environ.get("GATEWAY_REDIS_URL", ""))
+    pairs = (
+        item.split("=", 1) for item in environ.get("FRONT_DOOR_SHOPS", DEFAULT_SHOPS).split(",")
+    )
+    storefronts = {shop.strip(): int(port) for shop, port in pairs}
+    redis_url = environ.get("GATEWAY_REDIS_URL", "")
+    return Config(var, env, ports_, database_url, redis_url, storefronts)
 
 
 def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
@@ -85,10 +95,10 @@ def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
     gateway = f"http://127.0.0.1:{port['GATEWAY_PORT']}"
     stripe = f"http://127.0.0.1:{port['STRIPE_SIM_PORT']}"
     front_door = secrets["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
+    shops = config.storefronts
 
-    def uvicorn(factory: str, listen: int) -> tuple[str, ...]:
-        return (py, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port",
-                str(listen))  # fmt: skip
+    def listen(variable: str) -> tuple[str, ...]:
+        return ("--host", "127.0.0.1", "--port", str(port[variable]))
 
     return [
         Service(
@@ -113,19 +123,37 @@ def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
         ),
         Service(
             "origin",
-            uvicorn("origin.app:create_app", port["ORIGIN_PORT"]),
+            (py, "-m", "uvicorn", "origin.app:create_app", "--factory", *listen("ORIGIN_PORT")),
             (port["ORIGIN_PORT"],),
             "/healthz",
             "ORIGIN_PORT",
             (("origin", f"http://127.0.0.1:{port['ORIGIN_PORT']}   (internal)"),),
         ),
+        # The gateway's own start command sets its server options (head limits, timeouts,
+        # proxy headers off); see docs/gateway.md.
         Service(
             "gateway",
-            uvicorn("gateway.app:create_app", port["GATEWAY_PORT"]),
+            (py, "-m", "gateway", *listen("GATEWAY_PORT")),
             (port["GATEWAY_PORT"],),
             "/healthz",
             "GATEWAY_PORT",
             (("gateway", gateway),),
+        ),
+        # Each shop's storefront on its own port (docs/storefront.md); shown first.
+        Service(
+            "front door",
+            (
+                *(py, "deploy/front_door.py", "--gateway-url", gateway),
+                *("--stripe-js-url", f"{stripe}/js/stripe.js"),
+                *(arg for shop, number in shops.items() for arg in ("--shop", f"{shop}={number}")),
+            ),
+            tuple(shops.values()),
+            "/healthz",
+            "FRONT_DOOR_SHOPS",
+            tuple(
+                ("storefront", f"http://{shop}.localhost:{number}/   ({shop})")
+                for shop, number in shops.items()
+            ),
         ),
     ]
 
@@ -151,19 +179,21 @@ def launch(config: Config, launcher: Supervisor) -> int:
     py = sys.executable
     launcher.step("migrate", (py, "-m", "origin", "migrate"))
     launcher.step("seed", (py, "-m", "origin", "seed", "--file", str(CATALOG)))
+    launcher.step("catalogs", (py, "deploy/storefront_catalog.py", "--catalog", str(CATALOG)))
     launcher.phase = "start-up"
     for service in services:
         say(f"starting {service.name} on :{', :'.join(map(str, service.ports))}")
         child = launcher.start(service.name, service.argv)
         wait_until_up(service, child, idle=launcher.idle)
+    gateway = next(service.url for service in services if service.name == "gateway")
     redis = None
     if config.redis_url:
-        redis = redis_problem(services[-1].url, dev_config.mask_url(config.redis_url))
+        redis = redis_problem(gateway, dev_config.mask_url(config.redis_url))
         if redis:
             say(redis)
     lines = banner(
         services=services,
-        gateway=services[-1].url,
+        gateway=gateway,
         database_url=config.database_url,
         redis_url=config.redis_url,
         redis_problem=redis,
@@ -186,7 +216,7 @@ def launch(config: Config, launcher: Supervisor) -> int:
 def main() -> int:
     environ = dict(os.environ)
     config = configure(environ)
-    output = Output([*STEPS, "stripe", "origin", "gateway"])
+    output = Output([*STEPS, "stripe", "origin", "gateway", "front door"])
     launcher = Supervisor(output, env=config.env, cwd=ROOT)
     for signum in _SIGNALS:
         signal.signal(signum, launcher.on_signal)

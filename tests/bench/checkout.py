@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from origin import migrate  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.processes import free_port, start_process, start_uvicorn  # noqa: E402
+from tests.support.processes import free_port, start_gateway_process, start_process, start_uvicorn  # noqa: E402
 
 FRONT_DOOR = "bench-front-door"
 GATEWAY_TOKEN = "bench-gateway-token"
@@ -257,9 +257,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             extra_args=["--workers", str(args.origin_workers)],
         )  # fmt: skip
         processes.append(origin)
-        gateway = start_uvicorn(
+        gateway = start_gateway_process(
             "gateway",
-            "gateway.app:create_app",
             env={
                 "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
                 "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN,

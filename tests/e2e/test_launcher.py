@@ -97,7 +97,7 @@ def test_kill_9_of_the_launcher_takes_every_child_within_a_second(
     launches.append(launch)
     launch.wait_for(BANNER)
     children = launch.children()
-    assert len(children) == 3
+    assert len(children) == 4  # stand-in, origin, gateway, front door
     os.kill(launch.proc.pid, signal.SIGKILL)
     assert all_gone(children, within=1.0)
     assert launch.wait() == -signal.SIGKILL
@@ -208,7 +208,7 @@ def test_no_secret_in_the_output_or_on_any_child_command_line(degraded: Launch) 
     hidden = [*secrets.values(), "db-pass-1234", "redis-pass-5678"]
     assert "postgres:***@" in degraded.output
     children = degraded.children()
-    assert len(children) == 3
+    assert len(children) == 4
     for pid in children:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
         for secret in hidden:
@@ -238,7 +238,7 @@ def test_piped_output_is_one_prefixed_line_per_event_without_escape_codes(
     launch = _served_lines(tmp_path, launches, **env)
     assert "\x1b" not in launch.output
     assert "color_message" not in launch.output
-    names = {"run", "migrate", "seed", "stripe", "origin", "gateway"}
+    names = {"run", "migrate", "seed", "catalogs", "stripe", "origin", "gateway", "front door"}
     for line in launch.lines:
         match = PREFIX.match(line)
         assert match is not None, line

@@ -29,7 +29,7 @@ def launcher_env(var: Path, **extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(
-            ("GATEWAY_", "ORIGIN_", "STRIPE_", "DATABASE_URL", "CENTRAL_", "LOG_", "NO_COLOR")
+            ("GATEWAY_", "ORIGIN_", "STRIPE_", "DATABASE_URL", "CENTRAL_", "LOG_", "FRONT_DOOR_")
         )
     }
     env.update(
@@ -37,6 +37,7 @@ def launcher_env(var: Path, **extra: str) -> dict[str, str]:
         GATEWAY_PORT=str(free_port()),
         ORIGIN_PORT=str(free_port()),
         STRIPE_SIM_PORT=str(free_port()),
+        FRONT_DOOR_SHOPS=f"cochlearfit={free_port()},wardrobe-rent={free_port()}",
     )
     env.update(extra)
     return env
