@@ -130,7 +130,8 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     for child in children:
         assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
     assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
-    banner = "".join(output).split("checkout-edge is running", 1)[1].splitlines()[1:3]
+    after = "".join(output).split("checkout-edge is running", 1)[1].splitlines()[1:3]
+    banner = [line.split(" │ ", 1)[1] for line in after]
     assert banner == [
         f"  storefront       http://{shop}.localhost:{port}/   ({shop})"
         for shop, port in shops.items()
