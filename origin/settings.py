@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
+from origin.db import split_pgbouncer
 from shared.money import minor_from_major
 from shared.secrets import parse_tokens
 from shared.settings import BaseServiceSettings
@@ -35,6 +36,7 @@ class DatabaseSettings(BaseServiceSettings):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        split_pgbouncer(value)  # a malformed ?pgbouncer= stops start-up, not the first query
         return value
 
 

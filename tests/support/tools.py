@@ -20,6 +20,8 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
+    Tool("pgbouncer", "apt-get install pgbouncer", "the origin through transaction pooling"),
+    Tool("nginx", "apt-get install nginx", "checking deploy/nginx with nginx -t"),
 )
 
 
