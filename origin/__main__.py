@@ -19,6 +19,7 @@ from origin.payments import StripePayments
 from origin.reaper import reap_once
 from origin.seed import SeedReport, seed_catalog
 from origin.settings import DatabaseSettings, Settings
+from shared import version
 from shared.settings import SettingsError, load_settings
 
 
@@ -61,8 +62,9 @@ async def _reap(settings: Settings) -> int:
             await payments.aclose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m origin")
+def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> int:
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     commands.add_parser(
@@ -111,5 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli() -> None:
+    """Console script ``checkout-edge-origin``: the same commands as ``python -m origin``."""
+    sys.exit(main(prog="checkout-edge-origin"))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()
