@@ -22,6 +22,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
     Tool("pgbouncer", "apt-get install pgbouncer", "the origin through transaction pooling"),
     Tool("nginx", "apt-get install nginx", "checking deploy/nginx with nginx -t"),
+    Tool("promtool", "apt-get install prometheus", "checking deploy/'s Prometheus configuration"),
 )
 
 
