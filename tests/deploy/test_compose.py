@@ -129,7 +129,7 @@ def test_the_services_accept_their_compose_environment(
     if isinstance(settings, OriginSettings):
         assert settings.database_url == values["database_url"]
         assert settings.gateway_tokens == (values["gateway_origin_token"],)
-        assert settings.origin_env == "production"
+        assert settings.stripe_api_base == "http://stripe-sim:12111"
     else:
         assert settings.front_door_tokens() == [values["front_door_token"].encode()]
         assert settings.gateway_origin_token.get_secret_value() == values["gateway_origin_token"]
