@@ -13,6 +13,9 @@ catalog now.
 * **Concurrency.** Writers lock the cart row (``FOR UPDATE``) so writes to one cart queue;
   adding a line that is already there merges it in one ``INSERT … ON CONFLICT`` whose
   ``WHERE`` keeps the merged quantity within 1…999.
+* **Revision.** Every change (add, merge, patch, delete, the clear after payment) increases
+  ``revision`` by one in SQL (``revision = revision + 1``), so no concurrent writer's step is
+  lost; every answer carries it. A keyless checkout is keyed on it (docs/checkout.md).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from origin.catalog import CatalogItem
@@ -45,11 +49,11 @@ __all__ = [
     "find_cart",
     "lines_of",
     "purge_expired",
+    "record_change",
     "remove_line",
     "render",
     "require_cart",
     "set_quantity",
-    "touch",
     "valid_cart_id",
 ]
 
@@ -109,10 +113,24 @@ async def create_cart(
     return cart
 
 
-def touch(cart: Cart, *, now: datetime, ttl_seconds: int) -> None:
-    """A write keeps the cart alive for another ``ttl_seconds``."""
-    cart.updated_at = now
-    cart.expires_at = now + timedelta(seconds=ttl_seconds)
+async def record_change(
+    session: AsyncSession, *, cart: Cart, now: datetime, ttl_seconds: int | None
+) -> int:
+    """A change: ``revision + 1`` and, when ``ttl_seconds``, another TTL; returns the revision."""
+    values: dict[str, Any] = {"revision": col(Cart.revision) + 1, "updated_at": now}
+    if ttl_seconds is not None:
+        values["expires_at"] = now + timedelta(seconds=ttl_seconds)
+    result = await session.execute(
+        update(Cart)
+        .where(col(Cart.id) == cart.id)
+        .values(**values)
+        .returning(col(Cart.revision))
+        .execution_options(synchronize_session=False)
+    )
+    revision = int(result.scalar_one())
+    for name, value in {**values, "revision": revision}.items():
+        set_committed_value(cart, name, value)
+    return revision
 
 
 async def _upsert_line(session: AsyncSession, values: dict[str, Any]) -> str | None:
@@ -198,7 +216,7 @@ def _line_not_found(line_id: str) -> NotFound:
 
 
 async def clear(session: AsyncSession, *, cart_id: str) -> None:
-    """Empty the cart (it keeps its id). The checkout's webhook calls this once paid."""
+    """Empty the cart (it keeps its id); the caller records the change."""
     await session.execute(delete(CartLine).where(col(CartLine.cart_id) == cart_id))
 
 
@@ -234,6 +252,7 @@ class CartContents:
     """What the checkout prices: the cart's lines and the drift baseline they carry."""
 
     cart_id: str
+    revision: int
     lines: tuple[LineRequest, ...]
     price_at_add_total: int
 
@@ -246,6 +265,7 @@ async def checkout_contents(
     lines = await lines_of(session, cart_id=cart.id)
     return CartContents(
         cart_id=cart.id,
+        revision=cart.revision,
         lines=tuple(_as_request(line) for line in lines),
         price_at_add_total=sum(line.price_at_add * line.quantity for line in lines),
     )
@@ -255,6 +275,7 @@ def render(
     *,
     shop: Shop,
     cart_id: str | None,
+    revision: int,
     lines: Sequence[CartLine],
     catalog: Mapping[str, CatalogItem],
 ) -> dict[str, Any]:
@@ -293,6 +314,7 @@ def render(
         )
     return {
         "cartId": cart_id,
+        "revision": revision,
         "currency": shop.currency,
         "lines": priced,
         "subtotal": sum(line["lineTotal"] for line in priced),

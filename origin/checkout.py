@@ -7,7 +7,11 @@ A. One short transaction claims the intent, reprices from the catalog and takes 
    unique index and converge on the winner's hold.
 B. The Stripe call, with no transaction open and no row locked, under an idempotency key
    derived from the hold, so every retry of the hold asks Stripe for the same session.
-C. One short transaction records the session on the hold and the session→shop map.
+C. One short transaction records the session on the hold and the session→shop map
+   (:mod:`origin.hold_sessions`).
+
+Which requests are one checkout is :mod:`origin.intents`' rule (always one buyer's); which
+cart a request names is :mod:`origin.cart_identity`'s.
 
 A crash or timeout between phases is recovered by the next retry of the same intent, which
 finds the hold and resumes at B.
@@ -21,15 +25,16 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from origin.cart_identity import requested_cart_id
 from origin.carts import CartContents, checkout_contents
 from origin.catalog import require_coupon, require_items
+from origin.hold_sessions import record_session, session_params
 from origin.holds import (
     InsufficientStock,
     end_hold,
@@ -37,17 +42,16 @@ from origin.holds import (
     log_transition,
     new_hold_id,
 )
-from origin.intents import IntentKey, claim_intent, intent_key
+from origin.intents import CartRef, IntentKey, claim_intent, intent_key
 from origin.line_items import LineItems, resolve_items
-from origin.models import InventoryHold, Shop, StripeObjectShop
+from origin.models import InventoryHold, Shop
 from origin.models.types import utcnow
-from origin.payments import CheckoutSession, DefinitiveFailure, UnknownOutcome
+from origin.payments import DefinitiveFailure, UnknownOutcome
 from origin.pricing import Baseline, DriftPolicy, price_changed_error, reprice
 from origin.reaper import reap_hold
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
 from origin.stock_routing import stock_lines_for
-from origin.stripe_params import checkout_session_params
 from origin.web import read_json_object, resolve_shop
 from shared.errors import AppError, BadRequest, Unavailable
 
@@ -91,10 +95,6 @@ def _idempotency_key(request: Request) -> str | None:
     return value
 
 
-def _cart_id(request: Request, body: CheckoutRequest) -> str | None:
-    return body.cart_id or request.cookies.get("cart_id") or request.headers.get("x-cart-id")
-
-
 async def _latest_hold(session: AsyncSession, shop_id: str, intent_id: str) -> InventoryHold | None:
     """The intent's active hold, else its committed one (a paid intent stays paid)."""
     query = (
@@ -120,22 +120,18 @@ async def _phase_a(
     settings, metrics = state.settings, state.metrics
     async with state.sessions() as session, session.begin():
         shop = await resolve_shop(request, session)
-        cart_id = _cart_id(request, body) if body.items is None else None
+        cart_id = requested_cart_id(request, body.cart_id)
         cart: CartContents | None = None
-        if body.items is not None:
-            lines = resolve_items(body.items)
-        elif cart_id is not None:
+        items = resolve_items(body.items) if body.items is not None else None
+        if items is None:
+            if cart_id is None:
+                raise BadRequest("Send items, or a cartId (body, cart_id cookie or x-cart-id).")
             cart = await checkout_contents(session, shop_id=shop.id, cart_id=cart_id, now=utcnow())
-            if not cart.lines:
-                raise BadRequest("The cart is empty.", code="CART_EMPTY")
-            lines = list(cart.lines)
-        else:
-            raise BadRequest("Send items, or a cartId (body, cart_id cookie or x-cart-id).")
         key = intent_key(
             shop_id=shop.id,
             idempotency_key=idempotency_key,
-            cart_id=cart_id,
-            lines=lines,
+            cart=CartRef(cart.cart_id, cart.revision) if cart is not None else None,
+            items=items,
             coupon_code=body.coupon_code,
             rental_days=body.rental_days,
             expected_total=body.expected_total,
@@ -146,7 +142,7 @@ async def _phase_a(
             session=session,
             shop_id=shop.id,
             key=key,
-            cart_id=cart_id,
+            cart_id=cart.cart_id if cart is not None else None,
             customer_email=body.customer_email,
         )
         existing = await _latest_hold(session, shop.id, key.id)
@@ -156,6 +152,13 @@ async def _phase_a(
             metrics.hold_idempotent_hit.labels(shop.id).inc()
             log_transition(existing, "reused", idempotentHit=True)
             return HoldResult(existing, created=False), shop, key
+        # Only now: a paid checkout's retry finds its hold even though its cart was emptied.
+        if items is not None:
+            lines = items
+        elif cart is not None and cart.lines:
+            lines = list(cart.lines)
+        else:
+            raise BadRequest("The cart is empty.", code="CART_EMPTY")
 
         catalog = await require_items(session, shop_id=shop.id, lines=lines)
         coupon = (
@@ -218,6 +221,7 @@ async def _phase_a(
 async def _claim(
     state: OriginState, request: Request, body: CheckoutRequest, idempotency_key: str | None
 ) -> tuple[HoldResult, Shop]:
+    unsettled: str | None = None
     for _ in range(CLAIM_ATTEMPTS):
         try:
             result, shop, _key = await _phase_a(state, request, body, idempotency_key)
@@ -226,53 +230,29 @@ async def _claim(
             continue
         if isinstance(result, HoldResult):
             return result, shop
+        if result.id == unsettled:
+            # Stripe could not settle the old session (or it is being paid): one Stripe round
+            # per request, not one per attempt, so the answer comes before the gateway's timeout.
+            raise Unavailable(
+                "The previous checkout of this attempt is still open at the payment provider; "
+                "retry shortly.",
+                code="PAYMENT_PROVIDER_UNAVAILABLE",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
         # The intent's hold ran out of time: expire it (Stripe first), then start afresh.
-        await reap_hold(
+        reaped = await reap_hold(
             result,
             sessions=state.sessions,
             payments=state.payments,
             metrics=state.metrics,
             now=utcnow(),
         )
+        unsettled = None if reaped else result.id
     raise Unavailable(
         "The checkout is busy with a concurrent request; retry shortly.",
         code="CHECKOUT_BUSY",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
-
-
-async def _record_session(
-    state: OriginState, hold: InventoryHold, stripe_session: CheckoutSession
-) -> None:
-    """Phase C: the session on the hold (first writer wins) and the session→shop map."""
-    async with state.sessions() as session, session.begin():
-        await session.execute(
-            update(InventoryHold)
-            .where(
-                col(InventoryHold.id) == hold.id,
-                col(InventoryHold.stripe_session_id).is_(None),
-            )
-            .values(
-                stripe_session_id=stripe_session.id,
-                stripe_session_url=stripe_session.url,
-                stripe_client_secret=stripe_session.client_secret,
-                stripe_expires_at=stripe_session.expires_at,
-                updated_at=utcnow(),
-            )
-        )
-        if await session.get(StripeObjectShop, stripe_session.id) is None:
-            session.add(
-                StripeObjectShop(
-                    object_id=stripe_session.id,
-                    object_type="checkout.session",
-                    shop_id=hold.shop_id,
-                    hold_id=hold.id,
-                )
-            )
-    hold.stripe_session_id = stripe_session.id
-    hold.stripe_session_url = stripe_session.url
-    hold.stripe_client_secret = stripe_session.client_secret
-    log_transition(hold, "session recorded", sessionId=stripe_session.id)
 
 
 async def _release_after_definitive_failure(state: OriginState, hold: InventoryHold) -> None:
@@ -290,10 +270,9 @@ async def _release_after_definitive_failure(state: OriginState, hold: InventoryH
 
 async def _create_session(state: OriginState, hold: InventoryHold, shop: Shop) -> None:
     """Phase B (and C): no transaction is open while Stripe is called."""
-    params = checkout_session_params(hold, shop, customer_email=hold.pricing.get("customerEmail"))
     try:
         stripe_session = await state.payments.create_checkout_session(
-            params, idempotency_key=hold.stripe_idempotency_key
+            session_params(hold, shop), idempotency_key=hold.stripe_idempotency_key
         )
     except DefinitiveFailure as failure:
         state.metrics.stripe_classification.labels("definitive").inc()
@@ -316,7 +295,7 @@ async def _create_session(state: OriginState, hold: InventoryHold, shop: Shop) -
             code="PAYMENT_PROVIDER_UNAVAILABLE",
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         ) from failure
-    await _record_session(state, hold, stripe_session)
+    await record_session(state.sessions, hold, stripe_session)
 
 
 def _answer(hold: InventoryHold, shop: Shop, *, created: bool) -> JSONResponse:
@@ -327,6 +306,8 @@ def _answer(hold: InventoryHold, shop: Shop, *, created: bool) -> JSONResponse:
         "amountTotal": hold.amount_total,
         "currency": hold.currency,
         "expiresAt": hold.expires_at.isoformat().replace("+00:00", "Z"),
+        # A paid checkout is only ever returned to a retry of its own intent; it holds nothing.
+        "status": "paid" if hold.status == "committed" else "open",
     }
     if shop.checkout_mode == "custom":
         body["clientSecret"] = hold.stripe_client_secret

@@ -1,9 +1,17 @@
-"""Checkout intents: which requests are "the same checkout".
+"""Checkout intents: which requests are "the same checkout" — always one buyer's.
 
-The intent key is a hash of the shop and the client's ``Idempotency-Key`` when it sends one,
-else of the shop and the normalised request. The fingerprint is a hash of the whole
-normalised request: the same ``Idempotency-Key`` with another fingerprint is a reused key
-(422 ``IDEMPOTENCY_KEY_REUSED``, IETF idempotency-key draft).
+- With an ``Idempotency-Key``: the intent is shop + key. The fingerprint hashes the request
+  as sent (cart id or inline items, coupon, rental days, expected total, email): the same key
+  with another fingerprint is a reused key (422 ``IDEMPOTENCY_KEY_REUSED``, IETF
+  idempotency-key draft). The cart's contents are not part of it, so a retry after payment
+  (the cart was emptied) still finds its paid checkout.
+- Without a key, a cart checkout's intent is shop + cart id + cart ``revision`` + the
+  normalised request (coupon, rental days): retries of the cart as it is converge, a changed
+  or re-filled cart is a new checkout. A cart id is one buyer's bearer credential.
+- Inline ``items`` without a key → 400 ``IDEMPOTENCY_KEY_REQUIRED``: two buyers' identical
+  baskets must never be one checkout, and nothing else in such a request tells buyers apart.
+
+See docs/checkout.md for what a storefront does with this.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from origin.line_items import LineRequest
 from origin.models import CheckoutIntent
-from shared.errors import Unprocessable
+from shared.errors import BadRequest, Unprocessable
 
 
 def _digest(value: Any) -> str:
@@ -34,40 +42,62 @@ class IntentKey:
     idempotency_key: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CartRef:
+    """The cart a keyless checkout is keyed on, as it is now."""
+
+    cart_id: str
+    revision: int
+
+
 def intent_key(
     *,
     shop_id: str,
     idempotency_key: str | None,
-    cart_id: str | None,
-    lines: Sequence[LineRequest],
+    cart: CartRef | None,
+    items: Sequence[LineRequest] | None,
     coupon_code: str | None,
     rental_days: int | None,
     expected_total: int | None,
     customer_email: str | None,
     idempotent_holds: bool = True,
 ) -> IntentKey:
-    """Identical retries get the same key.
+    """The intent of one checkout request (``cart`` for cart checkouts, else ``items``).
 
-    Without an ``Idempotency-Key`` the cart's current lines are part of the request: a
-    customer who changes the cart and checks out again starts a new checkout rather than
-    converging on the hold of the old contents. With ``idempotent_holds`` off (the plan's
-    rollout flag) every request is its own intent — the pre-COM-102 behaviour.
+    With ``idempotent_holds`` off (the plan's rollout flag) every request is its own intent —
+    the pre-COM-102 behaviour; inline items still need a key.
     """
-    request = {
-        "cart": cart_id,
-        "lines": sorted([line.variant_key, line.quantity] for line in lines),
+    if items is not None and idempotency_key is None:
+        raise BadRequest(
+            "Checking out inline items needs an Idempotency-Key header: generate one per "
+            "checkout attempt and keep it until the attempt ends.",
+            code="IDEMPOTENCY_KEY_REQUIRED",
+        )
+    normalised = {
         "coupon": coupon_code.strip().upper() if coupon_code else None,
         "rentalDays": rental_days,
     }
     fingerprint = _digest(
-        {**request, "expectedTotal": expected_total, "customerEmail": customer_email}
+        {
+            **normalised,
+            "cart": cart.cart_id if cart is not None else None,
+            "items": sorted([line.variant_key, line.quantity] for line in items or ()),
+            "expectedTotal": expected_total,
+            "customerEmail": customer_email,
+        }
     )
     if not idempotent_holds:
         basis: Any = {"shop": shop_id, "nonce": uuid.uuid4().hex}
     elif idempotency_key is not None:
         basis = {"shop": shop_id, "idempotencyKey": idempotency_key}
     else:
-        basis = {"shop": shop_id, "request": request}
+        assert cart is not None  # a keyless request without items is a cart checkout
+        basis = {
+            "shop": shop_id,
+            "cart": cart.cart_id,
+            "revision": cart.revision,
+            "request": normalised,
+        }
     return IntentKey(_digest(basis), fingerprint, idempotency_key)
 
 

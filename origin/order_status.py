@@ -3,11 +3,15 @@
 The answer is read from the shop's own hold and order only: another shop's session is 404
 exactly as an unknown one is. Reading has no side effects, so a page may poll (and a
 customer revisit) as often as it likes.
+
+The answer carries the checkout's repriced lines and deposit total so a thank-you page can
+show the order; never the email or anything else that identifies the buyer (the session id
+travels in URLs).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -58,6 +62,22 @@ async def order_status(request: Request) -> JSONResponse:
         "amountTotal": order.amount_total if order is not None else hold.amount_total,
         "currency": order.currency if order is not None else hold.currency,
     }
+    body["lines"] = checkout_lines(hold)
+    body["depositTotal"] = hold.deposit_total
     if order is not None:
         body["orderId"] = order.id
     return JSONResponse(body)
+
+
+def checkout_lines(hold: InventoryHold) -> list[dict[str, Any]]:
+    """The repriced lines the hold charges, as a thank-you page shows them."""
+    return [
+        {
+            "sku": line["sku"],
+            "title": line["title"],
+            "variantAttributes": line.get("variantAttributes", {}),
+            "quantity": line["quantity"],
+            "lineTotal": line["lineTotal"],
+        }
+        for line in hold.pricing.get("lines", [])
+    ]

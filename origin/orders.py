@@ -51,6 +51,8 @@ async def clear_cart(
     if cart is None:
         return False
     await carts.clear(session, cart_id=cart.id)
+    # A new revision: the same cart re-filled is a new keyless checkout, never this paid one.
+    await carts.record_change(session, cart=cart, now=utcnow(), ttl_seconds=None)
     return True
 
 
