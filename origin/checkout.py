@@ -61,6 +61,8 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 RETRY_AFTER_SECONDS = "2"
 # Attempts of phase A when a concurrent request for the same intent wins a unique index.
 CLAIM_ATTEMPTS = 5
+_EMAIL_LABEL = r"[^@\s\x00-\x1f\x7f.]{1,63}"
+EMAIL_PATTERN = rf"^[^@\s\x00-\x1f\x7f]{{1,64}}@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL}){{1,8}}$"
 
 
 class CheckoutRequest(StrictBody):
@@ -75,9 +77,11 @@ class CheckoutRequest(StrictBody):
         default=None, alias="couponCode"
     )
     rental_days: int | None = Field(default=None, alias="rentalDays")
-    customer_email: (
-        Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")] | None
-    ) = Field(default=None, alias="customerEmail")
+    # What Stripe accepts as customer_email (a dotted domain, no control characters): an
+    # address it would refuse must be a 400 here, not a released hold and a 502 after it.
+    customer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
+        default=None, alias="customerEmail"
+    )
 
 
 @dataclass

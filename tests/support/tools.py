@@ -23,6 +23,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("pgbouncer", "apt-get install pgbouncer", "the origin through transaction pooling"),
     Tool("nginx", "apt-get install nginx", "checking deploy/nginx with nginx -t"),
     Tool("promtool", "apt-get install prometheus", "checking deploy/'s Prometheus configuration"),
+    Tool("chromium", "apt-get install chromium", "rendering docs/api/index.html offline"),
 )
 
 
