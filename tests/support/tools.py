@@ -24,6 +24,10 @@ TOOLS: tuple[Tool, ...] = (
     Tool("nginx", "apt-get install nginx", "checking deploy/nginx with nginx -t"),
     Tool("promtool", "apt-get install prometheus", "checking deploy/'s Prometheus configuration"),
     Tool("chromium", "apt-get install chromium", "rendering docs/api/index.html offline"),
+    Tool(
+        "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
+    ),
+    Tool("openssl", "apt-get install openssl", "TLS certificates for the Redis TLS tests"),
 )
 
 
