@@ -277,7 +277,7 @@ async def end_hold(
     if remote is not None:
         remote.follow(session=session, hold_id=hold.id)
     hold.status, hold.active_key, hold.end_reason, hold.ended_at = to, None, reason, now
-    metrics.hold_transitions.labels(hold.shop_id, to).inc()
+    metrics.hold_ended(hold.shop_id, to, reason)
     log_transition(hold, to, reason=reason)
     return True
 
@@ -306,7 +306,7 @@ async def commit_hold(
         remote.follow(session=session, hold_id=hold.id)
     if _rowcount(result) == 1:
         hold.status, hold.active_key = "committed", None
-        metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+        metrics.hold_ended(hold.shop_id, "committed", "paid")
         log_transition(hold, "committed")
         return "committed"
     await session.refresh(hold)
@@ -341,6 +341,6 @@ async def commit_hold(
         {"id": hold.id, "old": hold.status, "reason": "late_payment", "now": _now_param(session)},
     )
     hold.status = "committed"
-    metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+    metrics.hold_ended(hold.shop_id, "committed", "paid_after_expiry")
     log_transition(hold, "committed", reason="late_payment_retaken")
     return "retaken"

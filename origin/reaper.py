@@ -124,6 +124,7 @@ async def run_reaper(
     while True:
         try:
             await reap_once(sessions=sessions, payments=payments, metrics=metrics)
+            metrics.reaper_last_success.set_to_current_time()
             async with sessions() as session, session.begin():
                 purged = await carts.purge_expired(session, now=utcnow())
             if purged:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from origin.audit import rebase_stocked
 from origin.catalog_file import Catalog, CatalogError
 from origin.models import (
     CentralAllocation,
@@ -141,6 +142,7 @@ async def seed_catalog(
                         variant_key=key,
                         attributes=normalize_attributes(variant_entry.attributes),
                         available=variant_entry.stock,
+                        stocked=variant_entry.stock,
                     )
                 )
                 report.count("variants", created=True)
@@ -151,6 +153,9 @@ async def seed_catalog(
                         "refusing --reset-stock (wait for them to end or be reaped)"
                     )
                 _apply(variant, {"available": variant_entry.stock})
+                await session.flush()
+                assert variant.id is not None
+                await rebase_stocked(session, pool="shop", stock_id=variant.id)
                 report.stock_reset += 1
 
     for coupon_entry in catalog.coupons:
@@ -184,6 +189,7 @@ async def seed_catalog(
                     variant_key=key,
                     attributes=normalize_attributes(stock_entry.attributes),
                     available=stock_entry.stock,
+                    stocked=stock_entry.stock,
                 )
             )
             report.count("central stock", created=True)
@@ -193,6 +199,9 @@ async def seed_catalog(
                     f"central.stock[{index}]: {key!r} has active holds; refusing --reset-stock"
                 )
             _apply(central, {"available": stock_entry.stock})
+            await session.flush()
+            assert central.id is not None
+            await rebase_stocked(session, pool="central", stock_id=central.id)
             report.stock_reset += 1
 
     await session.flush()
