@@ -88,13 +88,12 @@ def configure(environ: dict[str, str]) -> Config:
     return Config(var, env, ports_, database_url, redis_url, storefronts)
 
 
-def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
+def service_table(config: Config) -> list[Service]:
     """The long-running processes, started in this order (later rows may need earlier ones)."""
     py = sys.executable
     port = config.ports
     gateway = f"http://127.0.0.1:{port['GATEWAY_PORT']}"
     stripe = f"http://127.0.0.1:{port['STRIPE_SIM_PORT']}"
-    front_door = secrets["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
     shops = config.storefronts
 
     def listen(variable: str) -> tuple[str, ...]:
@@ -111,10 +110,6 @@ def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
                 str(port["STRIPE_SIM_PORT"]),
                 "--webhook-url",
                 f"{gateway}/api/stripe-webhook",
-                "--webhook-secret",
-                secrets["STRIPE_WEBHOOK_SECRET"].split(",")[0],
-                "--webhook-header",
-                f"x-front-door-token: {front_door}",
             ),
             (port["STRIPE_SIM_PORT"],),
             "/_sim/events",
@@ -158,12 +153,14 @@ def service_table(config: Config, secrets: dict[str, str]) -> list[Service]:
     ]
 
 
-def launch(config: Config, launcher: Supervisor) -> int:
+def launch(config: Config, services: list[Service], launcher: Supervisor) -> int:
     say = launcher.output.say
     secrets = dev_config.dev_secrets(config.var / "dev-secrets.json", config.env)
-    config.env.update(secrets)
-    config.env["ORIGIN_GATEWAY_TOKEN"] = secrets["GATEWAY_ORIGIN_TOKEN"]
-    services = service_table(config, secrets)
+    files = dev_config.secret_files(config.var / "secrets", secrets)
+    for name in files:  # neither NAME nor a stale NAME_FILE reaches a child, only ours
+        config.env.pop(name, None)
+        config.env.pop(name.removesuffix("_FILE"), None)
+    config.env.update(files)
     busy = busy_ports(services)
     if busy:
         for line in busy:
@@ -216,7 +213,8 @@ def launch(config: Config, launcher: Supervisor) -> int:
 def main() -> int:
     environ = dict(os.environ)
     config = configure(environ)
-    output = Output([*STEPS, "stripe", "origin", "gateway", "front door"])
+    services = service_table(config)
+    output = Output([*STEPS, *(service.name for service in services)])
     launcher = Supervisor(output, env=config.env, cwd=ROOT)
     for signum in _SIGNALS:
         signal.signal(signum, launcher.on_signal)
@@ -227,7 +225,7 @@ def main() -> int:
         output.say(str(exc))
         return 1
     try:
-        return launch(config, launcher)
+        return launch(config, services, launcher)
     except Interrupted:
         phase = launcher.phase
         launcher.stop()

@@ -1,15 +1,21 @@
-"""The origin's settings, all from environment variables (CONTRACT §3)."""
+"""The origin's settings, all from environment variables (CONTRACT §3).
+
+Each secret may be given as ``NAME_FILE`` instead (:mod:`shared.secrets`): the tokens, the
+Stripe key and webhook secret, and the database URLs (which may carry passwords).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from origin.db import split_pgbouncer
 from shared.money import minor_from_major
+from shared.secrets import parse_tokens
 from shared.settings import BaseServiceSettings
 
 STRIPE_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
@@ -17,12 +23,12 @@ STRIPE_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 RepricePolicy = Literal["log_only", "enforce_and_proceed", "enforce_and_reject"]
 
 
-def _split_secrets(value: SecretStr) -> tuple[str, ...]:
-    return tuple(s.strip() for s in value.get_secret_value().split(",") if s.strip())
-
-
 class DatabaseSettings(BaseServiceSettings):
     """What the command line (migrate, seed) needs: only the databases."""
+
+    file_settings: ClassVar[frozenset[str]] = frozenset(
+        {"database_url", "central_inventory_database_url"}
+    )
 
     database_url: str = "sqlite+aiosqlite:///./var/origin.db"
     central_inventory_database_url: str | None = None
@@ -41,6 +47,7 @@ class DatabaseSettings(BaseServiceSettings):
                 f"not a valid database URL ({exc}); expected "
                 "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
             ) from None
+        split_pgbouncer(value)  # a malformed ?pgbouncer= stops start-up, not the first query
         return value
 
 
@@ -96,22 +103,16 @@ class Settings(DatabaseSettings):
         validation_alias=AliasChoices("ORIGIN_DB_STATEMENT_TIMEOUT_SECONDS"),
     )
 
-    @field_validator("stripe_secret_key", "stripe_webhook_secret", "origin_gateway_token")
+    @field_validator("stripe_webhook_secret", "origin_gateway_token")
     @classmethod
-    def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("checkout_reprice_drift_abs")
-    @classmethod
-    def _whole_minor_units(cls, value: Decimal) -> Decimal:
-        minor_from_major(value)  # raises when finer than a cent
+    def _token_list(cls, value: SecretStr) -> SecretStr:
+        parse_tokens(value.get_secret_value(), several=True)
         return value
 
     @field_validator("stripe_secret_key")
     @classmethod
-    def _secret_key(cls, value: SecretStr) -> SecretStr:
+    def _one_token(cls, value: SecretStr) -> SecretStr:
+        parse_tokens(value.get_secret_value(), several=False)
         # A publishable key (pk_…) is accepted by nothing the origin calls: refused here, at
         # start-up, instead of turning every checkout into a 502. The stand-in checks the
         # prefix like Stripe does, so the rule holds for it too.
@@ -122,13 +123,27 @@ class Settings(DatabaseSettings):
             )
         return value
 
+    @field_validator("origin_metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty means "no token", as if unset
+        parse_tokens(value.get_secret_value(), several=False)
+        return value
+
+    @field_validator("checkout_reprice_drift_abs")
+    @classmethod
+    def _whole_minor_units(cls, value: Decimal) -> Decimal:
+        minor_from_major(value)  # raises when finer than a cent
+        return value
+
     @property
     def gateway_tokens(self) -> tuple[str, ...]:
-        return _split_secrets(self.origin_gateway_token)
+        return parse_tokens(self.origin_gateway_token.get_secret_value(), several=True)
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:
-        return _split_secrets(self.stripe_webhook_secret)
+        return parse_tokens(self.stripe_webhook_secret.get_secret_value(), several=True)
 
     @property
     def drift_abs_minor(self) -> int:

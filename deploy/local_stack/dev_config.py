@@ -2,7 +2,10 @@
 
 Tokens, the webhook secret and a ``sk_test_`` key are made once and kept in
 ``var/dev-secrets.json`` (mode 0600) so a restart keeps them; a variable set in the
-environment wins. Anything shown to the user goes through :func:`mask_url`, so a password in
+environment wins. They reach the children as files (``NAME_FILE``, one per secret under
+``var/secrets/``, readable by this user only; :func:`secret_files`), never on a command line
+where ``ps`` would show them, and the plain variables are taken out of the children's
+environment. Anything shown to the user goes through :func:`mask_url`, so a password in
 ``DATABASE_URL`` or ``GATEWAY_REDIS_URL`` never reaches the terminal.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["dev_secrets", "mask_url"]
+__all__ = ["dev_secrets", "mask_url", "secret_files"]
 
 
 def dev_secrets(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
@@ -39,6 +42,28 @@ def dev_secrets(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     path.chmod(0o600)
     path.write_text(json.dumps(values, indent=2))
     return values
+
+
+def secret_files(directory: Path, values: Mapping[str, str]) -> dict[str, str]:
+    """Each secret in its own file; the ``NAME_FILE`` variables naming them, for every child."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    files = {
+        **values,
+        # The origin checks the token the gateway sends; the stand-in signs with the first
+        # webhook secret and knocks on the front door like the real front door would.
+        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
+        "STRIPE_SIM_WEBHOOK_HEADERS": "x-front-door-token: "
+        + values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0],
+    }
+    variables = {}
+    for name, value in files.items():
+        path = directory / name.lower()
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(value + "\n")
+        variables[f"{name}_FILE"] = str(path)
+    return variables
 
 
 def mask_url(url: str) -> str:

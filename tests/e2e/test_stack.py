@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shlex
@@ -122,6 +123,11 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         _storefronts_answer(shops)
         children = _children(proc.pid)
         assert len(children) == 4
+        secrets = json.loads((tmp_path / "var" / "dev-secrets.json").read_text()).values()
+        for child in children:
+            command_line = Path(f"/proc/{child}/cmdline").read_bytes().decode()
+            assert "_FILE" not in command_line
+            assert not [s for s in secrets if s in command_line], "a secret is visible in ps"
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
