@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     sessions=state.sessions,
                     payments=payments,
                     metrics=metrics,
+                    remote_pool=central.remote_pool,
                     interval=settings.hold_reaper_interval_seconds,
                 ),
                 name="hold-reaper",

@@ -22,10 +22,11 @@ The policy (ADR 0003, COM-D03 Option A) then decides, once per request, logged w
 
 Where the pool lives: in the origin's database (default) it is read and taken in the caller's
 transaction (pool ``central`` in :mod:`origin.holds`), so conservation is exact; in a database
-of its own see :mod:`origin.central_database`. Sessions of the origin's sessionmaker carry
-this object (:meth:`CentralInventory.bind`), so the seams
-:func:`origin.inventory.available_stock` and :func:`origin.stock_routing.stock_lines_for` find
-it with :func:`central_inventory`, and :mod:`origin.holds` finds the separate database.
+of its own see :mod:`origin.central_database`. The lifespan builds one
+:class:`CentralInventory` (:meth:`CentralInventory.open`) and hands it to whoever needs it as
+an argument: :func:`origin.inventory.available_stock` and
+:func:`origin.stock_routing.stock_lines_for` route with it, and the hold functions of
+:mod:`origin.holds` take its :attr:`CentralInventory.remote_pool`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,7 +47,6 @@ from origin.central_database import (
     central_engine,
     describe,
 )
-from origin.holds import SEPARATE_CENTRAL_POOL
 from origin.metrics import OriginMetrics
 from origin.models import CentralAllocation, CentralStock, Shop
 from origin.settings import Settings
@@ -61,12 +60,10 @@ __all__ = [
     "InventoryUnavailable",
     "Routing",
     "central_catalog",
-    "central_inventory",
 ]
 
 log = logging.getLogger("origin.central")
 
-SESSION_INFO_KEY = "origin.central_inventory"
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -112,8 +109,8 @@ def _sku(variant_key: str) -> str:
 
 
 def central_catalog(catalog: Catalog) -> Catalog:
-    """What a separate central database is seeded with: the shops (allocations and mirror
-    holds refer to them) and the ``central`` section, no products or coupons."""
+    """What a separate central database is seeded with: the shops (allocations refer to
+    them) and the ``central`` section, no products or coupons."""
     return catalog.model_copy(
         update={
             "products": [],
@@ -171,8 +168,9 @@ class CentralInventory:
         *,
         sessions: async_sessionmaker[AsyncSession],
     ) -> CentralInventory:
-        """The lifespan's constructor: bound to ``sessions``, with its own engine if the pool
-        has a database of its own (``CENTRAL_INVENTORY_DATABASE_URL`` other than the origin's).
+        """The lifespan's constructor, with its own engine if the pool has a database of its
+        own (``CENTRAL_INVENTORY_DATABASE_URL`` other than the origin's); ``sessions`` are the
+        origin's, which that database's follow-ups read.
         """
         inventory = cls(settings=settings, metrics=metrics)
         url = settings.central_inventory_database_url
@@ -186,19 +184,15 @@ class CentralInventory:
                 origin_sessions=sessions,
                 on_unavailable=inventory.unavailable,
             )
-        inventory.bind(sessions)
         return inventory
 
-    def bind(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        """Make every session of ``sessions`` carry this pool (the seams find it there)."""
-        info: dict[str, Any] = dict(sessions.kw.get("info") or {})
-        info[SESSION_INFO_KEY] = self
-        if self.database is not None:
-            info[SEPARATE_CENTRAL_POOL] = self.database
-        sessions.configure(info=info)
+    @property
+    def remote_pool(self) -> CentralDatabase | None:
+        """The pool's own database, for :mod:`origin.holds`; None when it is the origin's."""
+        return self.database
 
     def start(self) -> None:
-        """Start the separate database's sweep (nothing to run for the origin's own)."""
+        """Start the separate database's follow-up worker (nothing to run for the origin's)."""
         if self.database is not None:
             self.database.start()
 
@@ -260,14 +254,3 @@ class CentralInventory:
                 return await _read_pool(session, shop_id=shop_id, keys=keys)
         except SQLAlchemyError as exc:
             raise CentralPoolUnavailable("query_failed", describe(exc)) from exc
-
-
-def central_inventory(session: AsyncSession) -> CentralInventory:
-    """The pool ``session``'s sessionmaker was bound to (:meth:`CentralInventory.bind`)."""
-    inventory = session.info.get(SESSION_INFO_KEY)
-    if not isinstance(inventory, CentralInventory):
-        raise RuntimeError(
-            "this session's sessionmaker is not bound to a CentralInventory "
-            "(origin.central.CentralInventory.open binds the origin's sessions)"
-        )
-    return inventory

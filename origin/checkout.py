@@ -205,8 +205,11 @@ async def _phase_a(
             await insert_hold(
                 session=session,
                 hold=hold,
-                lines=await stock_lines_for(session, shop=shop, lines=lines, catalog=catalog),
+                lines=await stock_lines_for(
+                    session, central=state.central, shop=shop, lines=lines, catalog=catalog
+                ),
                 metrics=metrics,
+                remote_pool=state.central.remote_pool,
             )
         except InsufficientStock:
             metrics.insufficient_stock.labels(shop.id, "checkout").inc()
@@ -232,6 +235,7 @@ async def _claim(
             sessions=state.sessions,
             payments=state.payments,
             metrics=state.metrics,
+            remote_pool=state.central.remote_pool,
             now=utcnow(),
         )
     raise Unavailable(
@@ -283,6 +287,7 @@ async def _release_after_definitive_failure(state: OriginState, hold: InventoryH
             to="released",
             reason="stripe_definitive_failure",
             metrics=state.metrics,
+            remote_pool=state.central.remote_pool,
         )
     if released:
         state.metrics.hold_orphaned.labels(hold.shop_id).inc()

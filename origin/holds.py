@@ -11,9 +11,13 @@ Every function takes ``*, session`` and never commits; the caller owns the trans
 - Ending a hold is a conditional status change (``WHERE status = 'active'``); only the one
   transaction that changes the row gives the stock back, however many race.
 - The central pool (pool ``central``) is taken the same way when it lives in the origin's
-  database. When ``CENTRAL_INVENTORY_DATABASE_URL`` puts it elsewhere, the sessions carry a
-  :class:`SeparateCentralPool` (:mod:`origin.central_database`) that reserves it in its own
-  database and makes it follow the hold; without one, nothing here changes.
+  database. When ``CENTRAL_INVENTORY_DATABASE_URL`` puts it elsewhere, the caller passes that
+  :class:`SeparateCentralPool` (:mod:`origin.central_database`) as ``remote_pool``: the hold's
+  central stock is then reserved there in a transaction of its own (which commits in that
+  database before the caller's transaction does), and every later move of the hold queues a
+  follow-up row in the caller's transaction (:mod:`origin.central_followups`) that a worker
+  turns into the same move over there. ``remote_pool=None`` means the pool has no database
+  of its own.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from origin.central_followups import queue_followup
 from origin.metrics import OriginMetrics
 from origin.models import HoldItem, InventoryHold
 from origin.models.types import utcnow
@@ -70,35 +75,26 @@ class InsufficientStock(Conflict):
         self.short = list(short)
 
 
-# Where bound sessions carry a separate central pool (origin.central.CentralInventory.bind).
-SEPARATE_CENTRAL_POOL = "origin.separate_central_pool"
-
-
 class SeparateCentralPool(Protocol):
     """The central pool in a database of its own (``CENTRAL_INVENTORY_DATABASE_URL``).
 
     Its stock cannot be taken in the caller's transaction: it is reserved in a transaction of
-    its own keyed by the hold id, and after the caller's transaction ends it follows what the
-    origin then says of the hold (kept, committed, ended — or never written: given back).
+    its own keyed by the hold id; follow-up rows queued by the hold's later moves bring the
+    reservation in line (a hold never written — the caller rolled back — is given back by
+    the pool's sweep).
     """
 
     async def reserve(
         self, *, session: AsyncSession, hold: InventoryHold, lines: Sequence[StockLine]
     ) -> list[StockLine]:
-        """Reserve ``lines`` for ``hold``; returns shop-stock lines to take instead (fallback)."""
+        """Reserve ``lines`` for ``hold`` (commits in the pool's database); returns shop-stock
+        lines to take instead when the pool is unavailable and the policy falls back."""
         ...
 
-    async def retake(self, *, session: AsyncSession, hold: InventoryHold) -> None:
-        """A late payment: take the hold's central stock again or raise InsufficientStock."""
+    async def retake(self, *, hold: InventoryHold) -> None:
+        """A late payment: take the hold's central stock again (commits in the pool's
+        database) or raise :class:`InsufficientStock`."""
         ...
-
-    def follow(self, *, session: AsyncSession, hold_id: str) -> None:
-        """Bring the hold's central reservation in line once ``session``'s transaction ends."""
-        ...
-
-
-def separate_central_pool(session: AsyncSession) -> SeparateCentralPool | None:
-    return cast(SeparateCentralPool | None, session.info.get(SEPARATE_CENTRAL_POOL))
 
 
 def new_hold_id() -> str:
@@ -166,16 +162,30 @@ async def take_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> No
             raise InsufficientStock(short)
 
 
-async def give_back_stock(*, session: AsyncSession, items: Sequence[HoldItem]) -> None:
-    for item in sorted(items, key=lambda i: (i.pool, _stock_id(i))):
-        table = _STOCK_TABLE[item.pool]
+async def give_back_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
+    for line in sorted(lines, key=lambda line: line.order_key):
+        table = _STOCK_TABLE[line.pool]
         await session.execute(
             text(
                 f"UPDATE {table} SET available = available + :q, updated_at = :now "  # noqa: S608
                 "WHERE id = :id"
             ),
-            {"q": item.quantity, "id": _stock_id(item), "now": _now_param(session)},
+            {"q": line.quantity, "id": line.stock_id, "now": _now_param(session)},
         )
+
+
+async def held_lines(*, session: AsyncSession, hold_id: str) -> list[StockLine]:
+    """What ``hold_id`` took, as stock lines."""
+    return [
+        StockLine(
+            pool="shop" if item.pool == "shop" else "central",
+            stock_id=_stock_id(item),
+            sku=item.sku,
+            variant_key=item.variant_key,
+            quantity=item.quantity,
+        )
+        for item in await hold_items(session=session, hold_id=hold_id)
+    ]
 
 
 def _stock_id(item: HoldItem) -> int:
@@ -203,15 +213,17 @@ async def insert_hold(
     hold: InventoryHold,
     lines: Sequence[StockLine],
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
 ) -> InventoryHold:
     """Claim the (shop, intent) slot, then take the stock, then record what was taken.
 
     The INSERT comes first so that concurrent retries of one intent queue on the unique
-    index and never touch stock; the loser sees ``IntegrityError`` at flush.
+    index and never touch stock; the loser sees ``IntegrityError`` at flush. Central lines go
+    to ``remote_pool`` when given (see the module docstring).
     """
     session.add(hold)
     await session.flush()
-    remote = separate_central_pool(session)
+    remote = remote_pool
     local = [line for line in lines if remote is None or line.pool == "shop"]
     reserved = [line for line in lines if remote is not None and line.pool == "central"]
     await take_stock(session=session, lines=local)
@@ -255,9 +267,13 @@ async def end_hold(
     to: EndStatus,
     reason: str,
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
     only_if_expired_before: datetime | None = None,
 ) -> bool:
-    """Move an active hold to ``to`` and give its stock back; False if it was not active."""
+    """Move an active hold to ``to`` and give its stock back; False if it was not active.
+
+    With ``remote_pool``, a follow-up is queued in this transaction for its reservation.
+    """
     now = utcnow()
     params: dict[str, Any] = {
         "id": hold.id,
@@ -272,10 +288,9 @@ async def end_hold(
     result = await session.execute(text(statement), params)
     if _rowcount(result) == 0:
         return False
-    await give_back_stock(session=session, items=await hold_items(session=session, hold_id=hold.id))
-    remote = separate_central_pool(session)
-    if remote is not None:
-        remote.follow(session=session, hold_id=hold.id)
+    await give_back_stock(session=session, lines=await held_lines(session=session, hold_id=hold.id))
+    if remote_pool is not None:
+        await queue_followup(session, hold.id)
     hold.status, hold.active_key, hold.end_reason, hold.ended_at = to, None, reason, now
     metrics.hold_transitions.labels(hold.shop_id, to).inc()
     log_transition(hold, to, reason=reason)
@@ -286,13 +301,18 @@ CommitOutcome = Literal["committed", "retaken", "not_retaken", "already_committe
 
 
 async def commit_hold(
-    *, session: AsyncSession, hold: InventoryHold, metrics: OriginMetrics
+    *,
+    session: AsyncSession,
+    hold: InventoryHold,
+    metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
 ) -> CommitOutcome:
     """Payment arrived: keep the stock for good.
 
     An active hold is committed as is. A hold that already ended (expired, released) has given
     its stock back, so the stock is taken again if it can be; if not, the caller records the
-    order anyway and flags it (a paid order is never lost).
+    order anyway and flags it (a paid order is never lost). With ``remote_pool``, a follow-up
+    is queued in this transaction, and a late payment re-takes the central stock at once.
     """
     result = await session.execute(
         text(
@@ -301,9 +321,8 @@ async def commit_hold(
         ),
         {"id": hold.id, "now": _now_param(session)},
     )
-    remote = separate_central_pool(session)
-    if remote is not None:
-        remote.follow(session=session, hold_id=hold.id)
+    if remote_pool is not None:
+        await queue_followup(session, hold.id)
     if _rowcount(result) == 1:
         hold.status, hold.active_key = "committed", None
         metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
@@ -312,22 +331,12 @@ async def commit_hold(
     await session.refresh(hold)
     if hold.status == "committed":
         return "already_committed"
-    items = await hold_items(session=session, hold_id=hold.id)
-    lines = [
-        StockLine(
-            pool="shop" if item.pool == "shop" else "central",
-            stock_id=_stock_id(item),
-            sku=item.sku,
-            variant_key=item.variant_key,
-            quantity=item.quantity,
-        )
-        for item in items
-    ]
+    lines = await held_lines(session=session, hold_id=hold.id)
     savepoint = await session.begin_nested()
     try:
         await take_stock(session=session, lines=lines)
-        if remote is not None:
-            await remote.retake(session=session, hold=hold)
+        if remote_pool is not None:
+            await remote_pool.retake(hold=hold)
     except InsufficientStock:
         await savepoint.rollback()
         log_transition(hold, "late payment could not re-take stock", status=hold.status)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from origin.catalog import require_items
-from origin.central import central_inventory
+from origin.central import CentralInventory
 from origin.line_items import LineItems, LineRequest, merge_lines, resolve_items
 from origin.models import Shop, Variant
 from origin.request_bodies import StrictBody, parse_body
@@ -77,7 +77,7 @@ class Shortage:
 
 
 async def available_stock(
-    session: AsyncSession, *, shop: Shop, variant_keys: Iterable[str]
+    session: AsyncSession, *, central: CentralInventory, shop: Shop, variant_keys: Iterable[str]
 ) -> dict[str, int]:
     """How many of each variant the shop can still hold now.
 
@@ -89,7 +89,7 @@ async def available_stock(
     keys = sorted(set(variant_keys))
     if not keys:
         return {}
-    routing = await central_inventory(session).route(session, shop=shop, variant_keys=keys)
+    routing = await central.route(session, shop=shop, variant_keys=keys)
     stock = {key: row.available for key, row in routing.central.items()}
     own = [key for key in keys if key not in stock]
     if own:
@@ -112,12 +112,12 @@ def find_shortages(lines: Sequence[LineRequest], stock: Mapping[str, int]) -> li
 
 
 async def shortages_for(
-    session: AsyncSession, *, shop: Shop, lines: Sequence[LineRequest]
+    session: AsyncSession, *, central: CentralInventory, shop: Shop, lines: Sequence[LineRequest]
 ) -> list[Shortage]:
     """404 ``UNKNOWN_SKU`` for lines the shop does not sell; else what is short (maybe none)."""
     await require_items(session, shop_id=shop.id, lines=lines)
     stock = await available_stock(
-        session, shop=shop, variant_keys=(line.variant_key for line in lines)
+        session, central=central, shop=shop, variant_keys=(line.variant_key for line in lines)
     )
     return find_shortages(lines, stock)
 

@@ -18,7 +18,9 @@ async def validate_inventory(request: Request) -> JSONResponse:
     async with state.sessions() as session, session.begin():
         shop = await resolve_shop(request, session)
         lines = inventory.parse_validate_request(await read_json_object(request), shop_id=shop.id)
-        shortages = await inventory.shortages_for(session, shop=shop, lines=lines)
+        shortages = await inventory.shortages_for(
+            session, central=state.central, shop=shop, lines=lines
+        )
     if shortages:
         state.metrics.insufficient_stock.labels(shop=shop.id, route="validate").inc()
         raise inventory.insufficient_stock(shortages)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from origin import carts
-from origin.holds import CommitOutcome, commit_hold
+from origin.holds import CommitOutcome, SeparateCentralPool, commit_hold
 from origin.metrics import OriginMetrics
 from origin.models import CheckoutIntent, InventoryHold, Order, OrderLine
 from origin.models.types import utcnow
@@ -84,6 +84,7 @@ async def record_paid_order(
     stripe_session: dict[str, Any],
     event_id: str,
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
 ) -> Order:
     """The hold's order, written now unless it exists; the caller holds the hold's row lock."""
     existing = await order_for_hold(session=session, hold_id=hold.id)
@@ -95,7 +96,9 @@ async def record_paid_order(
             _report("order flagged", existing, hold, event_id, reasons, metrics)
         return existing
 
-    outcome = await commit_hold(session=session, hold=hold, metrics=metrics)
+    outcome = await commit_hold(
+        session=session, hold=hold, metrics=metrics, remote_pool=remote_pool
+    )
     reasons = _attention_reasons(hold, stripe_session, outcome)
     intent = await session.get(CheckoutIntent, hold.intent_id)
     paid_amount = _paid_amount(stripe_session)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from origin import carts
-from origin.holds import end_hold, log_transition
+from origin.holds import SeparateCentralPool, end_hold, log_transition
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold
 from origin.models.types import utcnow
@@ -31,6 +31,7 @@ async def reap_hold(
     sessions: async_sessionmaker[AsyncSession],
     payments: StripePayments,
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
     now: datetime,
 ) -> bool:
     """Expire one hold past its expiry; True when this call gave its stock back."""
@@ -60,6 +61,7 @@ async def reap_hold(
             to="expired",
             reason="ttl",
             metrics=metrics,
+            remote_pool=remote_pool,
             only_if_expired_before=now,
         )
         if ended:
@@ -76,6 +78,7 @@ async def reap_once(
     sessions: async_sessionmaker[AsyncSession],
     payments: StripePayments,
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
     batch_size: int = 200,
 ) -> int:
     """One pass; returns how many holds this pass expired."""
@@ -93,7 +96,14 @@ async def reap_once(
         )
     reaped = 0
     for hold in candidates:
-        if await reap_hold(hold, sessions=sessions, payments=payments, metrics=metrics, now=now):
+        if await reap_hold(
+            hold,
+            sessions=sessions,
+            payments=payments,
+            metrics=metrics,
+            remote_pool=remote_pool,
+            now=now,
+        ):
             reaped += 1
     if reaped:
         log.info("reaper pass", extra={"expired": reaped, "candidates": len(candidates)})
@@ -105,12 +115,15 @@ async def run_reaper(
     sessions: async_sessionmaker[AsyncSession],
     payments: StripePayments,
     metrics: OriginMetrics,
+    remote_pool: SeparateCentralPool | None,
     interval: float,
 ) -> None:
     """The lifespan's background task: a pass every ``interval`` seconds until cancelled."""
     while True:
         try:
-            await reap_once(sessions=sessions, payments=payments, metrics=metrics)
+            await reap_once(
+                sessions=sessions, payments=payments, metrics=metrics, remote_pool=remote_pool
+            )
             async with sessions() as session, session.begin():
                 purged = await carts.purge_expired(session, now=utcnow())
             if purged:

@@ -20,8 +20,8 @@ class OriginState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     payments: StripePayments
-    # The central pool (§3.6); ``sessions`` are bound to it. None only where nothing binds one.
-    central: CentralInventory | None = None
+    # The central pool (§3.6): routing and policy, and its own database when it has one.
+    central: CentralInventory
 
 
 def get_state(request: Request) -> OriginState:

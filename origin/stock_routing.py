@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from origin.catalog import CatalogItem
-from origin.central import central_inventory
+from origin.central import CentralInventory
 from origin.holds import StockLine
 from origin.line_items import LineRequest, merge_lines
 from origin.models import Shop
@@ -22,13 +22,14 @@ from origin.models import Shop
 async def stock_lines_for(
     session: AsyncSession,
     *,
+    central: CentralInventory,
     shop: Shop,
     lines: Sequence[LineRequest],
     catalog: Mapping[str, CatalogItem],
 ) -> list[StockLine]:
     """One demand per variant (two lines of one variant are one demand)."""
     merged = merge_lines(lines)
-    routing = await central_inventory(session).route(
+    routing = await central.route(
         session, shop=shop, variant_keys=(line.variant_key for line in merged)
     )
     return [

@@ -32,7 +32,7 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from origin.holds import end_hold
+from origin.holds import SeparateCentralPool, end_hold
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
 from origin.orders import record_paid_order
@@ -66,6 +66,8 @@ class EventContext:
     event: StripeEvent
     shop_id: str
     metrics: OriginMetrics
+    # The central pool's own database, when it has one (holds moved here queue follow-ups).
+    remote_pool: SeparateCentralPool | None
 
 
 class _Duplicate(Exception):
@@ -119,6 +121,7 @@ async def _paid(session: AsyncSession, ctx: EventContext) -> str:
         stripe_session=ctx.event.obj,
         event_id=ctx.event.id,
         metrics=ctx.metrics,
+        remote_pool=ctx.remote_pool,
     )
     if order.stripe_event_id != ctx.event.id:
         return "order_exists"
@@ -140,7 +143,12 @@ async def _ended(session: AsyncSession, ctx: EventContext, *, status: str, reaso
     if hold is None:
         return UNKNOWN_SESSION
     released = await end_hold(
-        session=session, hold=hold, to="released", reason=reason, metrics=ctx.metrics
+        session=session,
+        hold=hold,
+        to="released",
+        reason=reason,
+        metrics=ctx.metrics,
+        remote_pool=ctx.remote_pool,
     )
     advance_payment_status(hold, status)
     return "hold_released" if released else "no_change"
@@ -266,7 +274,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if handler is None or shop_id is None:
         outcome, result = "ignored", "unhandled_type"
     else:
-        outcome, result = await _apply(state, handler, EventContext(event, shop_id, metrics))
+        outcome, result = await _apply(
+            state, handler, EventContext(event, shop_id, metrics, state.central.remote_pool)
+        )
     metrics.webhook_events.labels(event.type, outcome).inc()
     log.info(
         "webhook %s",

@@ -22,7 +22,14 @@ from sqlmodel import col, select
 from origin.catalog_file import parse_catalog
 from origin.central import central_catalog
 from origin.db import engine_scope, session_factory
-from origin.models import CentralStock, HoldItem, InventoryHold, Variant
+from origin.models import (
+    CentralReservation,
+    CentralReservationItem,
+    CentralStock,
+    HoldItem,
+    InventoryHold,
+    Variant,
+)
 from origin.seed import seed_catalog
 from tests.conftest import OriginClient
 from tests.support import databases
@@ -151,7 +158,8 @@ def short_items(response: httpx.Response) -> list[dict[str, Any]]:
 async def central_ledger(
     sessions: async_sessionmaker[AsyncSession],
 ) -> dict[str, tuple[int, int]]:
-    """Per central row: (available, Σ quantity of active and committed hold items)."""
+    """Per central row: (available, Σ quantity held by active and committed holds or, in a
+    separate central database, reservations)."""
     async with sessions() as session:
         rows = await session.execute(select(CentralStock.variant_key, CentralStock.available))
         stock = {key: available for key, available in rows}
@@ -166,6 +174,21 @@ async def central_ledger(
             .group_by(col(CentralStock.variant_key))
         )
         held = {key: int(total) for key, total in held_rows}
+        reserved_rows = await session.execute(
+            select(CentralStock.variant_key, func.sum(CentralReservationItem.quantity))
+            .join(
+                CentralReservationItem,
+                col(CentralReservationItem.central_stock_id) == col(CentralStock.id),
+            )
+            .join(
+                CentralReservation,
+                col(CentralReservation.hold_id) == col(CentralReservationItem.hold_id),
+            )
+            .where(col(CentralReservation.status).in_(("active", "committed")))
+            .group_by(col(CentralStock.variant_key))
+        )
+        for key, total in reserved_rows:
+            held[key] = held.get(key, 0) + int(total)
     return {key: (available, held.get(key, 0)) for key, available in stock.items()}
 
 

@@ -394,7 +394,12 @@ async def test_release_expiry_and_payment_keep_central_stock_conserved(
     async with state.sessions() as session, session.begin():
         hold = await _hold(session, released)
         assert await end_hold(
-            session=session, hold=hold, to="released", reason="test", metrics=state.metrics
+            session=session,
+            hold=hold,
+            to="released",
+            reason="test",
+            metrics=state.metrics,
+            remote_pool=None,
         )
     assert (await assert_conserved(sessions))["pool-tee|size=m"] == 1
 
@@ -405,7 +410,7 @@ async def test_release_expiry_and_payment_keep_central_stock_conserved(
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     expired = await reap_once(
-        sessions=state.sessions, payments=state.payments, metrics=state.metrics
+        sessions=state.sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
     )
     assert expired == 2
     assert (await assert_conserved(sessions))["pool-tee|size=m"] == 3
@@ -413,14 +418,20 @@ async def test_release_expiry_and_payment_keep_central_stock_conserved(
     async with state.sessions() as session, session.begin():
         assert (
             await commit_hold(
-                session=session, hold=await _hold(session, paid), metrics=state.metrics
+                session=session,
+                hold=await _hold(session, paid),
+                metrics=state.metrics,
+                remote_pool=None,
             )
             == "committed"
         )
         # A payment after expiry takes the central stock again while there is some.
         assert (
             await commit_hold(
-                session=session, hold=await _hold(session, late), metrics=state.metrics
+                session=session,
+                hold=await _hold(session, late),
+                metrics=state.metrics,
+                remote_pool=None,
             )
             == "retaken"
         )

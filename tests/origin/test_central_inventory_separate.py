@@ -3,7 +3,8 @@
 Each test gets a fresh central database, migrated by Alembic and seeded the operator's way
 (shops + the catalog's ``central`` section); the origin's run database is seeded with the
 whole catalog, so its own ``central_stock`` rows show that nothing is taken from them.
-Conservation is asserted in the central database, where the mirror holds live.
+Conservation is asserted in the central database, where the reservations live. Follow-ups
+are carried out by calling the worker's pass (:meth:`CentralDatabase.follow_up`) directly.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from sqlmodel import col, select
 from origin.central_database import CentralDatabase
 from origin.db import create_engine, session_factory
 from origin.holds import StockLine, commit_hold, end_hold, insert_hold, new_hold_id
-from origin.models import CentralStock, CheckoutIntent, HoldItem, InventoryHold
+from origin.models import (
+    CentralFollowUp,
+    CentralReservation,
+    CentralStock,
+    CheckoutIntent,
+    HoldItem,
+    InventoryHold,
+)
 from origin.models.types import utcnow
 from origin.reaper import reap_once
 from tests.conftest import OriginClient, StripeSim, seed
@@ -96,10 +104,17 @@ def database(origin: OriginClient) -> CentralDatabase:
     return central
 
 
-async def mirror_status(sessions: async_sessionmaker[AsyncSession], hold_id: str) -> str | None:
+async def reservation_status(
+    sessions: async_sessionmaker[AsyncSession], hold_id: str
+) -> str | None:
     async with sessions() as session:
-        mirror = await session.get(InventoryHold, hold_id)
-        return None if mirror is None else mirror.status
+        reservation = await session.get(CentralReservation, hold_id)
+        return None if reservation is None else reservation.status
+
+
+async def queued_followups(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list((await session.execute(select(CentralFollowUp.hold_id))).scalars())
 
 
 async def held(origin: OriginClient, shop: str, *items: dict[str, Any]) -> str:
@@ -119,7 +134,7 @@ async def test_separate_central_database_is_validated_and_held_there(
     hold_id = await held(origin, "alpha", tee("m", 3), cap(1))
 
     assert (await assert_conserved(central_sessions))[M] == 2
-    assert await mirror_status(central_sessions, hold_id) == "active"
+    assert await reservation_status(central_sessions, hold_id) == "active"
     # The origin's own copy of the pool is never touched; its hold keeps only shop stock.
     assert (await assert_conserved(sessions))[M] == 5
     async with sessions() as session:
@@ -131,11 +146,16 @@ async def test_separate_central_database_is_validated_and_held_there(
         hold = await session.get(InventoryHold, hold_id)
         assert hold is not None
         assert await end_hold(
-            session=session, hold=hold, to="released", reason="test", metrics=origin.state.metrics
-        )
-    await database(origin).drain()
+            session=session, hold=hold, to="released", reason="test",
+            metrics=origin.state.metrics, remote_pool=database(origin),
+        )  # fmt: skip
+    # The follow-up was committed with the release; the reservation moves when it runs.
+    assert await queued_followups(sessions) == [hold_id]
+    assert await reservation_status(central_sessions, hold_id) == "active"
+    assert await database(origin).follow_up() == 1
 
-    assert await mirror_status(central_sessions, hold_id) == "released"
+    assert await queued_followups(sessions) == []
+    assert await reservation_status(central_sessions, hold_id) == "released"
     assert (await assert_conserved(central_sessions))[M] == 5
     assert (fallbacks(origin, "alpha"), fallbacks(origin, "beta")) == (0, 0)
 
@@ -165,16 +185,22 @@ async def test_reservation_is_given_back_when_the_origin_transaction_rolls_back(
                 expires_at=utcnow() + timedelta(minutes=30), currency="usd", amount_total=4000,
             )  # fmt: skip
             lines = [StockLine("central", row_id, "pool-tee", M, 2)]
-            await insert_hold(session=session, hold=hold, lines=lines, metrics=origin.state.metrics)
+            await insert_hold(
+                session=session, hold=hold, lines=lines, metrics=origin.state.metrics,
+                remote_pool=database(origin),
+            )  # fmt: skip
             assert (await assert_conserved(central_sessions))[M] == 3  # reserved over there
             raise OriginFailed
 
     with pytest.raises(OriginFailed):
         await hold_then_fail()
 
-    await database(origin).drain()
+    # Within the grace a reservation may belong to a transaction still running: kept.
+    assert await database(origin).sweep() == 0
+    assert await reservation_status(central_sessions, hold_id) == "active"
+    assert await database(origin).sweep(orphan_grace=timedelta(0)) == 1
 
-    assert await mirror_status(central_sessions, hold_id) == "released"
+    assert await reservation_status(central_sessions, hold_id) == "released"
     assert (await assert_conserved(central_sessions))[M] == 5
     async with sessions() as session:
         assert await session.get(InventoryHold, hold_id) is None
@@ -192,16 +218,22 @@ async def test_mirrors_follow_payment_expiry_and_late_payment(
     async with state.sessions() as session, session.begin():
         hold = await session.get(InventoryHold, paid)
         assert hold is not None
-        assert await commit_hold(session=session, hold=hold, metrics=state.metrics) == "committed"
+        outcome = await commit_hold(
+            session=session, hold=hold, metrics=state.metrics, remote_pool=database(origin)
+        )
+        assert outcome == "committed"
     async with state.sessions() as session, session.begin():
         await session.execute(
             update(InventoryHold)
             .where(col(InventoryHold.id).in_([late_ok, late_short]))
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
-    assert await reap_once(sessions=state.sessions, payments=state.payments, metrics=state.metrics)
-    await database(origin).drain()
-    assert [await mirror_status(central_sessions, h) for h in (paid, late_ok, late_short)] == [
+    assert await reap_once(
+        sessions=state.sessions, payments=state.payments, metrics=state.metrics,
+        remote_pool=database(origin),
+    )  # fmt: skip
+    await database(origin).follow_up()
+    assert [await reservation_status(central_sessions, h) for h in (paid, late_ok, late_short)] == [
         "committed",
         "expired",
         "expired",
@@ -214,35 +246,42 @@ async def test_mirrors_follow_payment_expiry_and_late_payment(
         async with state.sessions() as session, session.begin():
             hold = await session.get(InventoryHold, hold_id)
             assert hold is not None
-            outcomes.append(await commit_hold(session=session, hold=hold, metrics=state.metrics))
-    await database(origin).drain()
+            outcomes.append(
+                await commit_hold(
+                    session=session, hold=hold, metrics=state.metrics,
+                    remote_pool=database(origin),
+                )
+            )  # fmt: skip
+    await database(origin).follow_up()
 
     assert outcomes == ["retaken", "not_retaken"]  # the order of the second one is flagged
-    assert await mirror_status(central_sessions, late_ok) == "committed"
-    assert await mirror_status(central_sessions, late_short) == "expired"
+    assert await reservation_status(central_sessions, late_ok) == "committed"
+    assert await reservation_status(central_sessions, late_short) == "expired"
     assert counter(origin, "inventory_central_retake_failed", shop="alpha") == 1
     assert (await assert_conserved(central_sessions))[M] == 0
 
 
-async def test_sweep_brings_in_line_a_mirror_whose_follow_up_never_ran(
+async def test_sweep_brings_in_line_a_reservation_whose_hold_queued_no_follow_up(
     origin: OriginClient,
     central_sessions: async_sessionmaker[AsyncSession],
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     hold_id = await held(origin, "alpha", tee("m", 4))
-    # The way `python -m origin reap-holds` ends it: sessions that carry no central pool.
+    # A process that does not know the pool has a database of its own queues nothing.
     async with sessions() as session, session.begin():
         hold = await session.get(InventoryHold, hold_id)
         assert hold is not None
         assert await end_hold(
-            session=session, hold=hold, to="expired", reason="ttl", metrics=origin.state.metrics
-        )
-    assert await mirror_status(central_sessions, hold_id) == "active"
+            session=session, hold=hold, to="expired", reason="ttl",
+            metrics=origin.state.metrics, remote_pool=None,
+        )  # fmt: skip
+    assert await database(origin).follow_up() == 0
+    assert await reservation_status(central_sessions, hold_id) == "active"
 
     assert await database(origin).sweep() == 1
     assert await database(origin).sweep() == 0
 
-    assert await mirror_status(central_sessions, hold_id) == "expired"
+    assert await reservation_status(central_sessions, hold_id) == "expired"
     assert (await assert_conserved(central_sessions))[M] == 5
 
 
@@ -273,3 +312,27 @@ async def test_central_database_dropped_mid_run_turns_to_the_policy(
     decisions = [r for r in caplog.records if hasattr(r, "shop") and hasattr(r, "reason")]
     assert {r.reason for r in decisions} == {"unreachable"}  # type: ignore[attr-defined]
     assert all("does not exist" in r.detail for r in decisions)  # type: ignore[attr-defined]
+
+
+async def test_follow_up_exists_only_when_the_hold_moved(
+    origin: OriginClient,
+    central_sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    hold_id = await held(origin, "alpha", tee("m", 1))
+    assert await queued_followups(sessions) == []  # a reservation alone needs no follow-up
+
+    with pytest.raises(OriginFailed):
+        async with origin.state.sessions() as session, session.begin():
+            hold = await session.get(InventoryHold, hold_id)
+            assert hold is not None
+            assert await end_hold(
+                session=session, hold=hold, to="released", reason="test",
+                metrics=origin.state.metrics, remote_pool=database(origin),
+            )  # fmt: skip
+            raise OriginFailed
+
+    assert await queued_followups(sessions) == []  # rolled back with the release
+    assert await database(origin).follow_up() == 0
+    assert await reservation_status(central_sessions, hold_id) == "active"
+    assert (await assert_conserved(central_sessions))[M] == 4

@@ -102,6 +102,11 @@ async def test_sqlite_reaper_releases_expired_holds(sqlite_origin: Any) -> None:
             .where(col(InventoryHold.status) == "active")
         )  # fmt: skip
     state = origin.state
-    assert await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics) == 1
+    assert (
+        await reap_once(
+            sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+        )
+        == 1
+    )
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25
     await assert_conserved(sessions, catalog)

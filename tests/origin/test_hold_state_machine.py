@@ -111,7 +111,7 @@ class HoldMachine(RuleBasedStateMachine):
                 found = await session.get(InventoryHold, found.id)
                 assert found is not None
                 await end_hold(session=session, hold=found, to="released", reason="test",
-                               metrics=self.state.metrics)  # fmt: skip
+                               metrics=self.state.metrics, remote_pool=None)  # fmt: skip
 
         self.run(go())
 
@@ -124,7 +124,9 @@ class HoldMachine(RuleBasedStateMachine):
             async with self.state.sessions() as session, session.begin():
                 found = await session.get(InventoryHold, found.id)
                 assert found is not None
-                await commit_hold(session=session, hold=found, metrics=self.state.metrics)
+                await commit_hold(
+                    session=session, hold=found, metrics=self.state.metrics, remote_pool=None
+                )
 
         self.run(go())
 
@@ -148,7 +150,7 @@ class HoldMachine(RuleBasedStateMachine):
         self.run(
             reap_once(
                 sessions=self.state.sessions, payments=self.state.payments,
-                metrics=self.state.metrics,
+                metrics=self.state.metrics, remote_pool=None,
             )
         )  # fmt: skip
 

@@ -41,7 +41,12 @@ async def age_all(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def reap(origin: OriginClient) -> int:
     state = origin.state
-    return await reap_once(sessions=state.sessions, payments=state.payments, metrics=state.metrics)
+    return await reap_once(
+        sessions=state.sessions,
+        payments=state.payments,
+        metrics=state.metrics,
+        remote_pool=state.central.remote_pool,
+    )
 
 
 async def checkout(origin: OriginClient, key: str = "a") -> dict[str, Any]:

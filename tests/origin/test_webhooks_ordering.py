@@ -130,7 +130,9 @@ async def test_every_ordering_of_a_sessions_events_ends_in_the_same_state(
 
 async def reap(origin: OriginClient, sessions: Sessions) -> int:
     state = origin.state
-    return await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics)
+    return await reap_once(
+        sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+    )
 
 
 async def reaped_checkout(
