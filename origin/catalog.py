@@ -7,36 +7,17 @@ Lookups for many lines are one query. Prices come from here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from origin.catalog_types import CatalogItem
 from origin.line_items import LineRequest
 from origin.models import Coupon, Product, Variant
 from shared.errors import BadRequest, NotFound
 
 __all__ = ["CatalogItem", "find_coupon", "items_by_key", "require_coupon", "require_items"]
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogItem:
-    """A sellable variant as the catalog prices it now (minor units of the shop's currency).
-
-    ``price`` is the sale price, or for a rental shop the fee for the whole rental;
-    ``deposit`` is per unit and only charged by rental shops. Stock is deliberately absent:
-    availability is :mod:`origin.inventory`'s question.
-    """
-
-    variant_id: int
-    product_id: int
-    sku: str
-    variant_key: str
-    attributes: Mapping[str, str]
-    title: str
-    price: int
-    deposit: int
 
 
 async def items_by_key(

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from origin.catalog_file import Catalog, CatalogError
 from origin.models import (
     CentralAllocation,
+    CentralReservation,
+    CentralReservationItem,
     CentralStock,
     Coupon,
     HoldItem,
@@ -71,9 +73,23 @@ async def _has_active_hold(
     )
     if variant_id is not None:
         query = query.where(HoldItem.variant_id == variant_id)
-    else:
-        query = query.where(HoldItem.central_stock_id == central_id)
-    return (await session.execute(query.limit(1))).first() is not None
+        return (await session.execute(query.limit(1))).first() is not None
+    query = query.where(HoldItem.central_stock_id == central_id)
+    if (await session.execute(query.limit(1))).first() is not None:
+        return True
+    # In a separate central database the pool's stock is held by reservations.
+    reserved = (
+        select(CentralReservationItem.id)
+        .join(
+            CentralReservation,
+            col(CentralReservation.hold_id) == col(CentralReservationItem.hold_id),
+        )
+        .where(
+            col(CentralReservation.status) == "active",
+            col(CentralReservationItem.central_stock_id) == central_id,
+        )
+    )
+    return (await session.execute(reserved.limit(1))).first() is not None
 
 
 async def seed_catalog(

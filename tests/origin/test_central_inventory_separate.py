@@ -322,7 +322,7 @@ async def test_follow_up_exists_only_when_the_hold_moved(
     hold_id = await held(origin, "alpha", tee("m", 1))
     assert await queued_followups(sessions) == []  # a reservation alone needs no follow-up
 
-    with pytest.raises(OriginFailed):
+    async def release_then_fail() -> None:
         async with origin.state.sessions() as session, session.begin():
             hold = await session.get(InventoryHold, hold_id)
             assert hold is not None
@@ -331,6 +331,9 @@ async def test_follow_up_exists_only_when_the_hold_moved(
                 metrics=origin.state.metrics, remote_pool=database(origin),
             )  # fmt: skip
             raise OriginFailed
+
+    with pytest.raises(OriginFailed):
+        await release_then_fail()
 
     assert await queued_followups(sessions) == []  # rolled back with the release
     assert await database(origin).follow_up() == 0
