@@ -11,15 +11,15 @@ from pathlib import Path
 from sqlmodel import select
 
 from origin import migrate
-from origin.catalog_file import CatalogError, load_catalog
-from origin.central import CentralInventory, central_catalog
-from origin.central_database import CentralPoolUnavailable
+from origin.catalog.catalog_file import CatalogError, load_catalog
+from origin.catalog.seed import SeedReport, seed_catalog
 from origin.db import engine_scope, session_factory
+from origin.inventory.central_policy import CentralInventory, central_catalog
+from origin.inventory.central_pool import CentralPoolUnavailable
 from origin.metrics import OriginMetrics
 from origin.models import Shop
-from origin.payments import StripePayments
+from origin.payments.stripe_client import StripePayments
 from origin.reaper import reap_once
-from origin.seed import SeedReport, seed_catalog
 from origin.settings import DatabaseSettings, Settings
 from shared.settings import SettingsError, load_settings
 

@@ -17,14 +17,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from origin.cart_routes import CartEndpoint
-from origin.central import CentralInventory
 from origin.checkout import checkout_session
 from origin.db import create_engine, session_factory
-from origin.inventory_routes import validate_inventory
+from origin.inventory.central_policy import CentralInventory
+from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
 from origin.observability import metrics_endpoint, request_observer
 from origin.order_status import order_status
-from origin.payments import StripePayments
+from origin.payments.stripe_client import StripePayments
 from origin.reaper import run_reaper
 from origin.settings import Settings
 from origin.state import OriginState, get_state

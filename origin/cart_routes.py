@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from origin import carts
-from origin.catalog import items_by_key, require_items
-from origin.line_items import MAX_QUANTITY, LineItemIn
+from origin.catalog.line_items import MAX_QUANTITY, LineItemIn
+from origin.catalog.lookups import items_by_key, require_items
 from origin.models import Shop
 from origin.models.types import utcnow
 from origin.request_bodies import StrictBody, parse_body

@@ -29,10 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog import CatalogItem
-from origin.line_items import MAX_QUANTITY, LineRequest
+from origin.catalog.line_items import MAX_QUANTITY, LineRequest
+from origin.catalog.lookups import CatalogItem
+from origin.catalog.pricing import price_line
 from origin.models import Cart, CartLine, Shop
-from origin.pricing import price_line
 from shared.errors import BadRequest, Conflict, NotFound
 
 __all__ = [

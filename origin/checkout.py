@@ -29,25 +29,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from origin.carts import CartContents, checkout_contents
-from origin.catalog import require_coupon, require_items
-from origin.holds import (
-    InsufficientStock,
+from origin.catalog.line_items import LineItems, resolve_items
+from origin.catalog.lookups import require_coupon, require_items
+from origin.catalog.pricing import Baseline, DriftPolicy, price_changed_error, reprice
+from origin.catalog.snapshot import dump_quote, load_quote
+from origin.catalog.values import ShopProfile
+from origin.intents import IntentKey, claim_intent, intent_key
+from origin.inventory.hold_states import (
     end_hold,
     insert_hold,
     log_transition,
     new_hold_id,
 )
-from origin.intents import IntentKey, claim_intent, intent_key
-from origin.line_items import LineItems, resolve_items
+from origin.inventory.routing import stock_lines_for
+from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold, Shop, StripeObjectShop
 from origin.models.types import utcnow
-from origin.payments import CheckoutSession, DefinitiveFailure, UnknownOutcome
-from origin.pricing import Baseline, DriftPolicy, price_changed_error, reprice
+from origin.payments.session_params import checkout_session_params
+from origin.payments.stripe_client import CheckoutSession, DefinitiveFailure, UnknownOutcome
 from origin.reaper import reap_hold
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
-from origin.stock_routing import stock_lines_for
-from origin.stripe_params import checkout_session_params
 from origin.web import read_json_object, resolve_shop
 from shared.errors import AppError, BadRequest, Unavailable
 
@@ -199,7 +201,7 @@ async def _phase_a(
             price_changed=repriced.drift.price_changed,
             # The email is part of the snapshot so that a resumed Stripe call sends exactly
             # the parameters of the first one.
-            pricing={**quote.to_json(), "customerEmail": body.customer_email},
+            pricing={**dump_quote(quote), "customerEmail": body.customer_email},
         )
         try:
             await insert_hold(
@@ -295,7 +297,12 @@ async def _release_after_definitive_failure(state: OriginState, hold: InventoryH
 
 async def _create_session(state: OriginState, hold: InventoryHold, shop: Shop) -> None:
     """Phase B (and C): no transaction is open while Stripe is called."""
-    params = checkout_session_params(hold, shop, customer_email=hold.pricing.get("customerEmail"))
+    params = checkout_session_params(
+        hold,
+        load_quote(hold.pricing),
+        ShopProfile.of(shop),
+        customer_email=hold.pricing.get("customerEmail"),
+    )
     try:
         stripe_session = await state.payments.create_checkout_session(
             params, idempotency_key=hold.stripe_idempotency_key

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from origin.line_items import LineRequest
+from origin.catalog.line_items import LineRequest
 from origin.models import CheckoutIntent
 from shared.errors import Unprocessable
 

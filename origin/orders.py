@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from origin import carts
-from origin.holds import CommitOutcome, SeparateCentralPool, commit_hold
+from origin.catalog.snapshot import load_quote
+from origin.inventory.hold_states import CommitOutcome, SeparateCentralPool, commit_hold
 from origin.metrics import OriginMetrics
 from origin.models import CheckoutIntent, InventoryHold, Order, OrderLine
 from origin.models.types import utcnow
@@ -119,17 +120,17 @@ async def record_paid_order(
     )
     session.add(order)
     await session.flush()
-    for line in hold.pricing.get("lines", []):
+    for line in load_quote(hold.pricing).lines:
         session.add(
             OrderLine(
                 order_id=order.id,
-                sku=line["sku"],
-                variant_key=line["variantKey"],
-                title=line["title"],
-                quantity=line["quantity"],
-                unit_amount=line["unitPrice"],
-                line_total=line["lineTotal"],
-                deposit_amount=line.get("depositTotal", 0),
+                sku=line.sku,
+                variant_key=line.variant_key,
+                title=line.title,
+                quantity=line.quantity,
+                unit_amount=line.unit_price,
+                line_total=line.line_total,
+                deposit_amount=line.deposit_total,
             )
         )
     hold.payment_status = "paid"

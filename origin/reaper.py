@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from origin import carts
-from origin.holds import SeparateCentralPool, end_hold, log_transition
+from origin.inventory.hold_states import SeparateCentralPool, end_hold, log_transition
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold
 from origin.models.types import utcnow
-from origin.payments import PaymentProviderFailure, StripePayments
+from origin.payments.stripe_client import PaymentProviderFailure, StripePayments
 
 log = logging.getLogger("origin.reaper")
 

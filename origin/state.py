@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from origin.central import CentralInventory
+from origin.inventory.central_policy import CentralInventory
 from origin.metrics import OriginMetrics
-from origin.payments import StripePayments
+from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 
 

@@ -32,11 +32,11 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from origin.holds import SeparateCentralPool, end_hold
+from origin.inventory.hold_states import SeparateCentralPool, end_hold
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
 from origin.orders import record_paid_order
-from origin.payments import InvalidSignature, verify_webhook
+from origin.payments.stripe_client import InvalidSignature, verify_webhook
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER
 from shared.errors import BadRequest, Forbidden, Unavailable

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from origin.app import create_app
-from origin.catalog_file import parse_catalog
+from origin.catalog.catalog_file import parse_catalog
+from origin.catalog.seed import seed_catalog
 from origin.db import create_engine, session_factory
 from origin.models import metadata
-from origin.seed import seed_catalog
 from origin.settings import Settings
 from tests.support import databases, tools
 from tests.support.processes import ServiceProcess, free_port, start_process

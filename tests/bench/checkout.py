@@ -120,9 +120,9 @@ async def checkout_load(
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    from origin.catalog_file import parse_catalog
+    from origin.catalog.catalog_file import parse_catalog
+    from origin.catalog.seed import seed_catalog
     from origin.db import create_engine, session_factory
-    from origin.seed import seed_catalog
 
     url = await asyncio.to_thread(databases.create_database, "ce_bench")
     dsn = databases.asyncpg_url(url)

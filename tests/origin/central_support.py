@@ -19,9 +19,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from origin.catalog_file import parse_catalog
-from origin.central import central_catalog
+from origin.catalog.catalog_file import parse_catalog
+from origin.catalog.seed import seed_catalog
 from origin.db import engine_scope, session_factory
+from origin.inventory.central_policy import central_catalog
 from origin.models import (
     CentralReservation,
     CentralReservationItem,
@@ -30,7 +31,6 @@ from origin.models import (
     InventoryHold,
     Variant,
 )
-from origin.seed import seed_catalog
 from tests.conftest import OriginClient
 from tests.support import databases
 

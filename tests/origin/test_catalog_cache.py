@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from origin import migrate
-from origin.catalog_cache import CatalogCache, catalog_version
+from origin.catalog.cache import CatalogCache, catalog_version
 from origin.db import create_engine, session_factory
 from origin.models import CentralAllocation, Coupon, Product, Variant
 from tests.conftest import load_test_catalog, seed

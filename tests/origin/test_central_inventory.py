@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from origin import migrate
 from origin.db import engine_scope, session_factory
-from origin.holds import commit_hold, end_hold
+from origin.inventory.hold_states import commit_hold, end_hold
 from origin.models import CheckoutIntent, HoldItem, InventoryHold
 from origin.models.types import utcnow
 from origin.reaper import reap_once

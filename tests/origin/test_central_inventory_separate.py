@@ -19,9 +19,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from origin.central_database import CentralDatabase
 from origin.db import create_engine, session_factory
-from origin.holds import StockLine, commit_hold, end_hold, insert_hold, new_hold_id
+from origin.inventory.central_pool import CentralDatabase
+from origin.inventory.hold_states import StockLine, commit_hold, end_hold, insert_hold, new_hold_id
 from origin.models import (
     CentralFollowUp,
     CentralReservation,

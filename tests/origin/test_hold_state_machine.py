@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import func, text, update
 from sqlmodel import col, select
 
-from origin.holds import commit_hold, end_hold
+from origin.inventory.hold_states import commit_hold, end_hold
 from origin.models import InventoryHold, metadata
 from origin.models.types import utcnow
 from origin.reaper import reap_once

@@ -16,8 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from origin.catalog import CatalogItem
-from origin.drift import (
+from origin.catalog.drift import (
     Baseline,
     DriftPolicy,
     drift,
@@ -25,16 +24,17 @@ from origin.drift import (
     policy_outcome,
     tolerance,
 )
-from origin.line_items import LineRequest
-from origin.pricing import (
+from origin.catalog.line_items import LineRequest
+from origin.catalog.lookups import CatalogItem
+from origin.catalog.pricing import (
     coupon_discount,
     decide_drift,
     price_changed_error,
     quote,
     reprice,
 )
+from origin.catalog.variant_keys import format_variant_key
 from origin.settings import RepricePolicy, Settings
-from origin.variant_keys import format_variant_key
 from shared.errors import BadRequest, NotFound
 from shared.settings import SettingsError, load_settings
 

@@ -16,7 +16,8 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from origin.catalog_file import CatalogError, parse_catalog
+from origin.catalog.catalog_file import CatalogError, parse_catalog
+from origin.catalog.seed import seed_catalog
 from origin.models import (
     CheckoutIntent,
     Coupon,
@@ -27,7 +28,6 @@ from origin.models import (
     Variant,
 )
 from origin.models.types import utcnow
-from origin.seed import seed_catalog
 from tests.conftest import ROOT_DIR, load_test_catalog, seed
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from origin.catalog_file import SKU_PATTERN
-from origin.variant_keys import (
+from origin.catalog.catalog_file import SKU_PATTERN
+from origin.catalog.variant_keys import (
     VariantKeyError,
     format_variant_key,
     normalize_attributes,

@@ -3,9 +3,10 @@
 A transaction that moves a hold whose central stock lives in another database (ends it,
 commits it, re-takes it) also writes a :class:`~origin.models.CentralFollowUp` row for it — in
 the same transaction, so the row exists exactly when the move does. A worker
-(:meth:`origin.central_database.CentralDatabase.run`) reads due rows, brings each reservation in
-line with the hold, and deletes the row only if nobody queued it again meanwhile. Nothing
-is lost to a crash between the commit and the follow-up; a follow-up that fails stays queued.
+(:meth:`origin.inventory.central_pool.CentralDatabase.run`) reads due rows, brings each
+reservation in line with the hold, and deletes the row only if nobody queued it again
+meanwhile. Nothing is lost to a crash between the commit and the follow-up; a follow-up that
+fails stays queued.
 """
 
 from __future__ import annotations

@@ -126,6 +126,8 @@ class StripePayments:
             max_network_retries=settings.stripe_max_network_retries,
             http_client=self.http,
         )
+        # Resolved once: the client builds its service objects lazily on attribute access.
+        self.sessions = self.client.v1.checkout.sessions
 
     async def aclose(self) -> None:
         await self.http.close_async()  # type: ignore[no-untyped-call]
@@ -156,7 +158,7 @@ class StripePayments:
     ) -> CheckoutSession:
         obj = await self._call(
             "create_session",
-            self.client.v1.checkout.sessions.create_async(
+            self.sessions.create_async(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             ),
@@ -164,17 +166,13 @@ class StripePayments:
         return CheckoutSession.from_stripe(obj)
 
     async def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
-        obj = await self._call(
-            "retrieve_session", self.client.v1.checkout.sessions.retrieve_async(session_id)
-        )
+        obj = await self._call("retrieve_session", self.sessions.retrieve_async(session_id))
         return CheckoutSession.from_stripe(obj)
 
     async def expire_checkout_session(self, session_id: str) -> CheckoutSession:
         """Expire an open session; a session that is no longer open is returned as it is."""
         try:
-            obj = await self._call(
-                "expire_session", self.client.v1.checkout.sessions.expire_async(session_id)
-            )
+            obj = await self._call("expire_session", self.sessions.expire_async(session_id))
         except DefinitiveFailure as failure:
             if failure.classification != "invalid_request":
                 raise

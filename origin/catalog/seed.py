@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog_file import Catalog, CatalogError
+from origin.catalog.catalog_file import Catalog, CatalogError
+from origin.catalog.variant_keys import format_variant_key, normalize_attributes
 from origin.models import (
     CentralAllocation,
     CentralReservation,
@@ -28,7 +29,6 @@ from origin.models import (
     Variant,
 )
 from origin.models.types import utcnow
-from origin.variant_keys import format_variant_key, normalize_attributes
 
 
 @dataclass

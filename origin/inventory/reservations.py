@@ -3,8 +3,8 @@
 A :class:`~origin.models.CentralReservation` is the central stock one origin hold took,
 keyed by the hold's id. It conserves stock by the same rule as holds — ``initial = available
 + Σ active + Σ committed`` — and every move is a conditional status change (``WHERE status =
-:old``) that exactly one caller wins, as in :mod:`origin.holds`. Functions take the central
-database's session and never commit.
+:old``) that exactly one caller wins, as in :mod:`origin.inventory.hold_states`. Functions
+take the central database's session and never commit.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.holds import InsufficientStock, StockLine, give_back_stock, take_stock
+from origin.inventory.stock import InsufficientStock, StockLine, give_back_stock, take_stock
 from origin.models import CentralReservation, CentralReservationItem, InventoryHold, Variant
 from origin.models.types import utcnow
 
@@ -117,7 +117,11 @@ async def move_reservation(
         )
         log.error(
             "central stock of a paid hold could not be taken again",
-            extra={"shop": shop_id, "holdId": hold_id, "items": short.short},
+            extra={
+                "shop": shop_id,
+                "holdId": hold_id,
+                "items": [s.to_json() for s in short.shortages],
+            },
         )
         return False, short
     return moved, None

@@ -21,12 +21,12 @@ The policy (ADR 0003, COM-D03 Option A) then decides, once per request, logged w
           inventory_central_fallback_total{shop,env} +1
 
 Where the pool lives: in the origin's database (default) it is read and taken in the caller's
-transaction (pool ``central`` in :mod:`origin.holds`), so conservation is exact; in a database
-of its own see :mod:`origin.central_database`. The lifespan builds one
+transaction (pool ``central`` in :mod:`origin.inventory.hold_states`), so conservation is
+exact; in a database of its own see :mod:`origin.inventory.central_pool`. The lifespan builds one
 :class:`CentralInventory` (:meth:`CentralInventory.open`) and hands it to whoever needs it as
-an argument: :func:`origin.inventory.available_stock` and
-:func:`origin.stock_routing.stock_lines_for` route with it, and the hold functions of
-:mod:`origin.holds` take its :attr:`CentralInventory.remote_pool`.
+an argument: :func:`origin.inventory.validation.available_stock` and
+:func:`origin.inventory.routing.stock_lines_for` route with it, and the hold functions of
+:mod:`origin.inventory.hold_states` take its :attr:`CentralInventory.remote_pool`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from origin.catalog_file import Catalog, CentralEntry
-from origin.central_database import (
+from origin.catalog.catalog_file import Catalog, CentralEntry
+from origin.catalog.variant_keys import parse_variant_key
+from origin.inventory.central_pool import (
     CentralDatabase,
     CentralPoolUnavailable,
     Reason,
@@ -50,7 +51,6 @@ from origin.central_database import (
 from origin.metrics import OriginMetrics
 from origin.models import CentralAllocation, CentralStock, Shop
 from origin.settings import Settings
-from origin.variant_keys import parse_variant_key
 from shared.errors import Unavailable
 
 __all__ = [
@@ -188,7 +188,7 @@ class CentralInventory:
 
     @property
     def remote_pool(self) -> CentralDatabase | None:
-        """The pool's own database, for :mod:`origin.holds`; None when it is the origin's."""
+        """The pool's own database, for the hold functions; None when it is the origin's."""
         return self.database
 
     def start(self) -> None:

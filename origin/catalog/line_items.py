@@ -20,9 +20,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from origin.catalog_file import SKU_PATTERN
+from origin.catalog.catalog_file import SKU_PATTERN
+from origin.catalog.variant_keys import format_variant_key, normalize_attributes, parse_variant_key
 from origin.request_bodies import StrictBody
-from origin.variant_keys import format_variant_key, normalize_attributes, parse_variant_key
 from shared.errors import BadRequest
 
 __all__ = [

@@ -4,13 +4,13 @@ Request, canonical: ``{items: [{sku, quantity, variantAttributes?}]}`` with the 
 ``x-shop-id``. Still accepted: a body ``shopId`` (the old multi-tenant shape), which must
 equal the header (else 400 ``SHOP_ID_MISMATCH``, never silently one of the two), and a
 per-line ``variantKey`` (deprecated), which must agree with ``variantAttributes`` when both
-are sent (400 ``VARIANT_KEY_MISMATCH``, see :mod:`origin.line_items`).
+are sent (400 ``VARIANT_KEY_MISMATCH``, see :mod:`origin.catalog.line_items`).
 
 Answer: ``{ok: true}``; 404 ``UNKNOWN_SKU`` for a SKU or variant the shop does not sell
 (as the cart answers); 409 ``INSUFFICIENT_STOCK`` listing each short variant as
 ``{sku, variantKey, requested, available}``, quantities of identical variants summed; or
 503 ``INVENTORY_UNAVAILABLE`` when the shop must sell from the central pool and it is
-unavailable (§3.6, :mod:`origin.central`).
+unavailable (§3.6, :mod:`origin.inventory.central_policy`).
 
 Validation reads stock; it holds nothing, so its answer is advice — the checkout's hold
 is what takes stock atomically.
@@ -19,19 +19,18 @@ is what takes stock atomically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog import require_items
-from origin.central import CentralInventory
-from origin.line_items import LineItems, LineRequest, merge_lines, resolve_items
+from origin.catalog.line_items import LineItems, LineRequest, merge_lines, resolve_items
+from origin.catalog.lookups import require_items
+from origin.inventory.central_policy import CentralInventory
+from origin.inventory.stock import InsufficientStock, Shortage
 from origin.models import Shop, Variant
 from origin.request_bodies import StrictBody, parse_body
-from shared.errors import BadRequest, Conflict
+from shared.errors import BadRequest
 
 __all__ = [
     "Shortage",
@@ -58,22 +57,6 @@ def parse_validate_request(data: object, *, shop_id: str) -> list[LineRequest]:
             code="SHOP_ID_MISMATCH",
         )
     return resolve_items(body.items)
-
-
-@dataclass(frozen=True, slots=True)
-class Shortage:
-    sku: str
-    variant_key: str
-    requested: int
-    available: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "variantKey": self.variant_key,
-            "requested": self.requested,
-            "available": self.available,
-        }
 
 
 async def available_stock(
@@ -122,11 +105,7 @@ async def shortages_for(
     return find_shortages(lines, stock)
 
 
-def insufficient_stock(shortages: Sequence[Shortage]) -> Conflict:
+def insufficient_stock(shortages: Sequence[Shortage]) -> InsufficientStock:
     """409 ``INSUFFICIENT_STOCK`` with ``ok: false`` and the short lines (§3.2, §3.3 step 3)."""
     names = ", ".join(f"{s.variant_key} ({s.available} of {s.requested})" for s in shortages)
-    return Conflict(
-        f"Not enough stock for {names}.",
-        code="INSUFFICIENT_STOCK",
-        extra={"ok": False, "items": [shortage.to_json() for shortage in shortages]},
-    )
+    return InsufficientStock(shortages, message=f"Not enough stock for {names}.")

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog_types import CatalogItem, CouponTerms, ShopProfile
+from origin.catalog.values import CatalogItem, CouponTerms, ShopProfile
 from origin.models import CentralAllocation, CentralStock, Coupon, Shop, metadata
 
 # Shops kept at once; past it the cache starts over (a bound, not a policy: shops are few).

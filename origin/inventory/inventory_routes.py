@@ -1,11 +1,12 @@
-"""``POST /api/inventory/validate`` (CONTRACT §3.2); the rules live in :mod:`origin.inventory`."""
+"""``POST /api/inventory/validate`` (CONTRACT §3.2); the rules live in
+:mod:`origin.inventory.validation`."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from origin import inventory
+from origin.inventory import validation as inventory
 from origin.state import get_state
 from origin.web import read_json_object, resolve_shop
 

@@ -3,7 +3,7 @@
 Pure arithmetic on integer minor units. ``drift = |baseline − repriced|``;
 ``tolerance = max(DRIFT_ABS, DRIFT_PCT × repriced)``; drift *above* tolerance means the
 price changed. What happens then is ``CHECKOUT_REPRICE_POLICY``'s call
-(:func:`policy_outcome`). :func:`origin.pricing.decide_drift` applies this to a quote.
+(:func:`policy_outcome`). :func:`origin.catalog.pricing.decide_drift` applies this to a quote.
 """
 
 from __future__ import annotations

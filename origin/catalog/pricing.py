@@ -15,7 +15,7 @@ written out for people in ``docs/pricing.md``:
   multiplied. Sale shops charge no deposit and record ``rentalDays`` 0.
 * ``total = subtotal − discount + depositTotal`` is the amount charged (Stripe's
   ``amount_total``), so ``total ≥ depositTotal ≥ 0``.
-* Drift (CONTRACT §3.3 step 1, arithmetic in :mod:`origin.drift`): an ``expectedTotal``
+* Drift (CONTRACT §3.3 step 1, arithmetic in :mod:`origin.catalog.drift`): an ``expectedTotal``
   is compared with ``total``; the cart's ``Σ priceAtAdd × quantity`` with ``subtotal``
   (the same basis — neither contains discounts or deposits).
 """
@@ -27,9 +27,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from origin.catalog import CatalogItem
-from origin.drift import Baseline, DriftDecision, DriftPolicy, drift, policy_outcome, tolerance
-from origin.line_items import LineRequest
+from origin.catalog.drift import (
+    Baseline,
+    DriftDecision,
+    DriftPolicy,
+    drift,
+    policy_outcome,
+    tolerance,
+)
+from origin.catalog.line_items import LineRequest
+from origin.catalog.lookups import CatalogItem
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.money import percent_of
 
@@ -196,7 +203,7 @@ def quote(
     coupon: CouponTerms | None = None,
     rental_days: int | None = None,
 ) -> Quote:
-    """Price ``lines`` from ``catalog`` (as :func:`origin.catalog.require_items` returns it)."""
+    """Price ``lines`` from ``catalog`` (as :func:`~origin.catalog.lookups.require_items` has)."""
     days = rental_days_for(shop, rental_days)
     rental = shop.type == "rental"
     priced = tuple(price_line(line, _item(line, catalog), rental=rental) for line in lines)

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from origin.catalog.variant_keys import VariantKeyError, format_variant_key, normalize_attributes
 from origin.request_bodies import field_path
-from origin.variant_keys import VariantKeyError, format_variant_key, normalize_attributes
 
 SKU_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 SHOP_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"

@@ -1,9 +1,10 @@
 """Which stock a checkout takes: the shop's own variants or the central pool (CONTRACT §3.6).
 
 The single place where a hold's demand is turned into rows of stock to decrement. A variant
-the central pool serves for the shop (:meth:`origin.central.CentralInventory.route`, policy
-applied: it may refuse with 503 ``INVENTORY_UNAVAILABLE`` or fall back, counted) becomes a
-``central`` line on its ``central_stock`` row; every other variant a ``shop`` line.
+the central pool serves for the shop (``CentralInventory.route`` in
+:mod:`~origin.inventory.central_policy`, policy applied: it may refuse with 503
+``INVENTORY_UNAVAILABLE`` or fall back, counted) becomes a ``central`` line on its
+``central_stock`` row; every other variant a ``shop`` line.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from origin.catalog import CatalogItem
-from origin.central import CentralInventory
-from origin.holds import StockLine
-from origin.line_items import LineRequest, merge_lines
+from origin.catalog.line_items import LineRequest, merge_lines
+from origin.catalog.lookups import CatalogItem
+from origin.inventory.central_policy import CentralInventory
+from origin.inventory.stock import StockLine
 from origin.models import Shop
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from origin.models import InventoryHold, Shop
-from origin.payments import embedded_ui_mode
+from origin.catalog.pricing import Quote
+from origin.catalog.values import ShopProfile
+from origin.models import InventoryHold
+from origin.payments.stripe_client import embedded_ui_mode
 
 # Stripe refuses sessions expiring less than 30 minutes ahead; the margin covers the time a
 # retry may take to resend identical parameters (they must not depend on "now").
@@ -56,42 +58,33 @@ def _line(currency: str, name: str, unit_amount: int, quantity: int, sku: str) -
     }
 
 
-def line_items(hold: InventoryHold) -> list[dict[str, Any]]:
-    pricing = hold.pricing
-    lines: list[dict[str, Any]] = pricing["lines"]
-    currency = hold.currency
-    discount = int(pricing.get("discount", 0))
+def line_items(quote: Quote) -> list[dict[str, Any]]:
+    currency = quote.currency
     items: list[dict[str, Any]] = []
-    if discount:
-        shares = allocate_discount([line["lineTotal"] for line in lines], discount)
-        for line, share in zip(lines, shares, strict=True):
-            name = f"{line['title']} × {line['quantity']}"
-            items.append(_line(currency, name, line["lineTotal"] - share, 1, line["sku"]))
+    if quote.discount:
+        shares = allocate_discount([line.line_total for line in quote.lines], quote.discount)
+        for line, share in zip(quote.lines, shares, strict=True):
+            name = f"{line.title} × {line.quantity}"
+            items.append(_line(currency, name, line.line_total - share, 1, line.sku))
     else:
-        for line in lines:
+        for line in quote.lines:
+            items.append(_line(currency, line.title, line.unit_price, line.quantity, line.sku))
+    for line in quote.lines:
+        if line.deposit:
             items.append(
-                _line(currency, line["title"], line["unitPrice"], line["quantity"], line["sku"])
-            )
-    for line in lines:
-        if line.get("deposit"):
-            items.append(
-                _line(
-                    currency,
-                    f"Deposit: {line['title']}",
-                    line["deposit"],
-                    line["quantity"],
-                    line["sku"],
-                )
+                _line(currency, f"Deposit: {line.title}", line.deposit, line.quantity, line.sku)
             )
     return items
 
 
 def checkout_session_params(
-    hold: InventoryHold, shop: Shop, *, customer_email: str | None
+    hold: InventoryHold, quote: Quote, shop: ShopProfile, *, customer_email: str | None
 ) -> dict[str, Any]:
+    """The parameters of ``hold``'s session: built once per Stripe call from the typed
+    snapshot, identical for every call of the hold."""
     params: dict[str, Any] = {
         "mode": "payment",
-        "line_items": line_items(hold),
+        "line_items": line_items(quote),
         "expires_at": int(session_expires_at(hold).timestamp()),
         "client_reference_id": hold.id,
         "metadata": {

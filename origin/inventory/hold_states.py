@@ -2,20 +2,18 @@
 
 Every function takes ``*, session`` and never commits; the caller owns the transaction.
 
-- Taking stock is one conditional ``UPDATE … SET available = available - :q WHERE … AND
-  available >= :q`` per variant, in a fixed order (pool, then id) so two holds never wait on
-  each other in opposite orders. A zero-row update means not enough stock; the caller's
-  transaction then rolls back everything this hold took.
+- Stock is taken and given back by :mod:`origin.inventory.stock` (conditional updates in a
+  fixed order); a shortage rolls back everything this hold took.
 - One *active* hold per (shop, intent) is enforced by the unique ``active_key``; a concurrent
   duplicate fails its INSERT and the caller reads the winner's hold instead.
 - Ending a hold is a conditional status change (``WHERE status = 'active'``); only the one
   transaction that changes the row gives the stock back, however many race.
 - The central pool (pool ``central``) is taken the same way when it lives in the origin's
   database. When ``CENTRAL_INVENTORY_DATABASE_URL`` puts it elsewhere, the caller passes that
-  :class:`SeparateCentralPool` (:mod:`origin.central_database`) as ``remote_pool``: the hold's
-  central stock is then reserved there in a transaction of its own (which commits in that
+  :class:`SeparateCentralPool` (:mod:`origin.inventory.central_pool`) as ``remote_pool``: the
+  hold's central stock is then reserved there in a transaction of its own (which commits in that
   database before the caller's transaction does), and every later move of the hold queues a
-  follow-up row in the caller's transaction (:mod:`origin.central_followups`) that a worker
+  follow-up row in the caller's transaction (:mod:`origin.inventory.followups`) that a worker
   turns into the same move over there. ``remote_pool=None`` means the pool has no database
   of its own.
 """
@@ -25,7 +23,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -33,46 +30,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from origin.central_followups import queue_followup
+from origin.inventory.followups import queue_followup
+from origin.inventory.stock import (
+    InsufficientStock,
+    StockLine,
+    give_back_stock,
+    held_lines,
+    now_param,
+    rowcount,
+    take_stock,
+    time_param,
+)
 from origin.metrics import OriginMetrics
 from origin.models import HoldItem, InventoryHold
 from origin.models.types import utcnow
-from shared.errors import Conflict
 
 log = logging.getLogger("origin.holds")
 
-Pool = Literal["shop", "central"]
 EndStatus = Literal["released", "expired"]
-
-# Table per pool; never built from input.
-_STOCK_TABLE: dict[str, str] = {"shop": "variants", "central": "central_stock"}
-
-
-@dataclass(frozen=True, slots=True)
-class StockLine:
-    """The total demand on one stock row (quantities of one variant already summed)."""
-
-    pool: Pool
-    stock_id: int
-    sku: str
-    variant_key: str
-    quantity: int
-
-    @property
-    def order_key(self) -> tuple[str, int]:
-        return (self.pool, self.stock_id)
-
-
-class InsufficientStock(Conflict):
-    """409 ``INSUFFICIENT_STOCK`` carrying ``items:[{sku, variantKey, requested, available}]``."""
-
-    def __init__(self, short: Sequence[dict[str, Any]]) -> None:
-        super().__init__(
-            "Not enough stock for some items; nothing was held.",
-            code="INSUFFICIENT_STOCK",
-            extra={"ok": False, "items": list(short)},
-        )
-        self.short = list(short)
 
 
 class SeparateCentralPool(Protocol):
@@ -116,95 +91,6 @@ async def find_active_hold(
         InventoryHold.shop_id == shop_id, InventoryHold.active_key == intent_id
     )
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def hold_items(*, session: AsyncSession, hold_id: str) -> list[HoldItem]:
-    query = select(HoldItem).where(HoldItem.hold_id == hold_id).order_by(HoldItem.id)  # type: ignore[arg-type]
-    return list((await session.execute(query)).scalars())
-
-
-async def _available(session: AsyncSession, line: StockLine) -> int:
-    table = _STOCK_TABLE[line.pool]
-    row = (
-        await session.execute(
-            text(f"SELECT available FROM {table} WHERE id = :id"),  # noqa: S608 (fixed table)
-            {"id": line.stock_id},
-        )
-    ).first()
-    return int(row[0]) if row is not None else 0
-
-
-async def take_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
-    """Decrement every line's stock or raise :class:`InsufficientStock` (caller rolls back)."""
-    ordered = sorted(lines, key=lambda line: line.order_key)
-    for index, line in enumerate(ordered):
-        table = _STOCK_TABLE[line.pool]
-        result = await session.execute(
-            text(
-                f"UPDATE {table} SET available = available - :q, updated_at = :now "  # noqa: S608
-                "WHERE id = :id AND available >= :q"
-            ),
-            {"q": line.quantity, "id": line.stock_id, "now": _now_param(session)},
-        )
-        if _rowcount(result) == 0:
-            short = []
-            for rest in ordered[index:]:
-                available = await _available(session, rest)
-                if available < rest.quantity:
-                    short.append(
-                        {
-                            "sku": rest.sku,
-                            "variantKey": rest.variant_key,
-                            "requested": rest.quantity,
-                            "available": available,
-                        }
-                    )
-            raise InsufficientStock(short)
-
-
-async def give_back_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
-    for line in sorted(lines, key=lambda line: line.order_key):
-        table = _STOCK_TABLE[line.pool]
-        await session.execute(
-            text(
-                f"UPDATE {table} SET available = available + :q, updated_at = :now "  # noqa: S608
-                "WHERE id = :id"
-            ),
-            {"q": line.quantity, "id": line.stock_id, "now": _now_param(session)},
-        )
-
-
-async def held_lines(*, session: AsyncSession, hold_id: str) -> list[StockLine]:
-    """What ``hold_id`` took, as stock lines."""
-    return [
-        StockLine(
-            pool="shop" if item.pool == "shop" else "central",
-            stock_id=_stock_id(item),
-            sku=item.sku,
-            variant_key=item.variant_key,
-            quantity=item.quantity,
-        )
-        for item in await hold_items(session=session, hold_id=hold_id)
-    ]
-
-
-def _stock_id(item: HoldItem) -> int:
-    stock_id = item.variant_id if item.pool == "shop" else item.central_stock_id
-    assert stock_id is not None
-    return stock_id
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)
-
-
-def _time_param(session: AsyncSession, value: datetime) -> Any:
-    # Raw SQL bypasses the UTCDateTime type, so bind what each dialect stores.
-    return value.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else value
-
-
-def _now_param(session: AsyncSession) -> Any:
-    return _time_param(session, utcnow())
 
 
 async def insert_hold(
@@ -279,14 +165,14 @@ async def end_hold(
         "id": hold.id,
         "to": to,
         "reason": reason,
-        "now": _now_param(session),
+        "now": now_param(session),
     }
     statement = _END_HOLD
     if only_if_expired_before is not None:
         statement = _END_HOLD_IF_EXPIRED
-        params["cutoff"] = _time_param(session, only_if_expired_before)
+        params["cutoff"] = time_param(session, only_if_expired_before)
     result = await session.execute(text(statement), params)
-    if _rowcount(result) == 0:
+    if rowcount(result) == 0:
         return False
     await give_back_stock(session=session, lines=await held_lines(session=session, hold_id=hold.id))
     if remote_pool is not None:
@@ -319,11 +205,11 @@ async def commit_hold(
             "UPDATE inventory_holds SET status = 'committed', active_key = NULL, "
             "ended_at = :now, updated_at = :now WHERE id = :id AND status = 'active'"
         ),
-        {"id": hold.id, "now": _now_param(session)},
+        {"id": hold.id, "now": now_param(session)},
     )
     if remote_pool is not None:
         await queue_followup(session, hold.id)
-    if _rowcount(result) == 1:
+    if rowcount(result) == 1:
         hold.status, hold.active_key = "committed", None
         metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
         log_transition(hold, "committed")
@@ -347,7 +233,7 @@ async def commit_hold(
             "UPDATE inventory_holds SET status = 'committed', active_key = NULL, "
             "end_reason = :reason, updated_at = :now WHERE id = :id AND status = :old"
         ),
-        {"id": hold.id, "old": hold.status, "reason": "late_payment", "now": _now_param(session)},
+        {"id": hold.id, "old": hold.status, "reason": "late_payment", "now": now_param(session)},
     )
     hold.status = "committed"
     metrics.hold_transitions.labels(hold.shop_id, "committed").inc()

@@ -2,7 +2,7 @@
 
 :class:`ShopProfile` is what every route knows of the shop it serves; :class:`CatalogItem`
 a sellable variant priced now; :class:`CouponTerms` an active coupon. Built from rows by
-:mod:`origin.catalog_cache` (and :func:`ShopProfile.of`); never written back.
+:mod:`origin.catalog.cache` (and :func:`ShopProfile.of`); never written back.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class CatalogItem:
 
     ``price`` is the sale price, or for a rental shop the fee for the whole rental;
     ``deposit`` is per unit and only charged by rental shops. Stock is deliberately absent:
-    availability is :mod:`origin.inventory`'s question.
+    availability is :mod:`origin.inventory.validation`'s question.
     """
 
     variant_id: int

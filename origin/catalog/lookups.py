@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog_types import CatalogItem
-from origin.line_items import LineRequest
+from origin.catalog.line_items import LineRequest
+from origin.catalog.values import CatalogItem
 from origin.models import Coupon, Product, Variant
 from shared.errors import BadRequest, NotFound
 

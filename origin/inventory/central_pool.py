@@ -1,15 +1,15 @@
 """The central pool in a database of its own (``CENTRAL_INVENTORY_DATABASE_URL``, §3.6).
 
 That database is migrated with the origin's schema and seeded with
-:func:`origin.central.central_catalog` (shops, allocations, central stock). It cannot share
-the origin's transaction, so a hold's central stock lives there as a *reservation*
-(:mod:`origin.central_reservations`) keyed by the origin hold's id.
+:func:`origin.inventory.central_policy.central_catalog` (shops, allocations, central stock). It
+cannot share the origin's transaction, so a hold's central stock lives there as a *reservation*
+(:mod:`origin.inventory.reservations`) keyed by the origin hold's id.
 
 - **Reserve**: inside the origin's phase-A transaction, after the shop stock was taken, the
   reservation is written and its stock taken in one short central transaction (it commits
   there before the origin's does).
 - **Follow**: a transaction that moves a hold queues a follow-up row in the origin's database
-  (:mod:`origin.central_followups`); :meth:`CentralDatabase.run` turns each into the same move
+  (:mod:`origin.inventory.followups`); :meth:`CentralDatabase.run` turns each into the same move
   of the reservation — ``active`` stays, ``committed`` keeps the stock, ``released``/``expired``
   gives it back. A late payment of an ended hold re-takes the stock at once
   (:meth:`CentralDatabase.retake`), so a shortage flags the order.
@@ -37,15 +37,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as create_postgres_engine
 from sqlmodel import col, select
 
-from origin.central_followups import due_followups, mark_done
-from origin.central_reservations import (
+from origin.db import create_engine, session_factory
+from origin.inventory.followups import due_followups, mark_done
+from origin.inventory.reservations import (
     insert_reservation,
     move_reservation,
     needs_move,
     shop_lines,
 )
-from origin.db import create_engine, session_factory
-from origin.holds import StockLine
+from origin.inventory.stock import StockLine
 from origin.metrics import OriginMetrics
 from origin.models import CentralReservation, InventoryHold, Shop
 from origin.models.types import utcnow
@@ -53,7 +53,7 @@ from origin.models.types import utcnow
 log = logging.getLogger("origin.central")
 
 Reason = Literal["unreachable", "query_failed", "no_allocation", "no_central_stock"]
-# The policy, applied by origin.central: raises InventoryUnavailable or counts a fallback.
+# The policy (origin.inventory.central_policy): raises InventoryUnavailable or counts a fallback.
 OnUnavailable = Callable[[Shop, Reason, Iterable[str], str], None]
 
 # A reservation whose origin hold is not visible is an orphan only after this long: the
@@ -68,7 +68,7 @@ FOLLOWUP_POLL_SECONDS = 0.5
 
 
 class CentralPoolUnavailable(Exception):
-    """The pool could not answer; :mod:`origin.central` turns it into a policy decision."""
+    """The pool could not answer; :mod:`~origin.inventory.central_policy` applies the policy."""
 
     def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -102,7 +102,7 @@ def central_engine(url: str, *, timeout: float) -> AsyncEngine:
 class CentralDatabase:
     """The separate database: bounded transactions, reservations and their follow-ups.
 
-    Implements :class:`origin.holds.SeparateCentralPool` (reserve, retake).
+    Implements :class:`origin.inventory.hold_states.SeparateCentralPool` (reserve, retake).
     """
 
     def __init__(
@@ -158,7 +158,7 @@ class CentralDatabase:
             self._worker = None
         await self.engine.dispose()
 
-    # -- origin.holds.SeparateCentralPool -------------------------------------------------
+    # -- origin.inventory.hold_states.SeparateCentralPool ---------------------------------
 
     async def reserve(
         self, *, session: AsyncSession, hold: InventoryHold, lines: Sequence[StockLine]
@@ -277,8 +277,7 @@ class CentralDatabase:
         return moved
 
     async def run(self) -> None:
-        """The lifespan's worker: follow-ups every ``FOLLOWUP_POLL_SECONDS``, a sweep every
-        ``sync_interval``; failures are logged and retried (queued rows stay queued)."""
+        """The lifespan's worker: follow-ups, and a sweep every ``sync_interval``; retries."""
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while True:
