@@ -28,7 +28,7 @@ from origin.models import CheckoutIntent, HoldItem, InventoryHold
 from origin.models.types import utcnow
 from origin.reaper import reap_once
 from tests.conftest import StripeSim, seed
-from tests.origin.central_support import (
+from tests.origin.inventory.central_support import (
     SHOP_STOCK,
     UNREACHABLE_URL,
     assert_conserved,

@@ -33,7 +33,7 @@ from origin.models import (
 from origin.models.types import utcnow
 from origin.reaper import reap_once
 from tests.conftest import OriginClient, StripeSim, seed
-from tests.origin.central_support import (
+from tests.origin.inventory.central_support import (
     SHOP_STOCK,
     assert_conserved,
     assert_unavailable,
