@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from origin.cart_routes import CartEndpoint
+from origin.catalog.cache import CatalogCache
 from origin.checkout import checkout_session
 from origin.db import create_engine, session_factory
 from origin.inventory.central_policy import CentralInventory
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessions=sessions,
             payments=payments,
             central=central,
+            catalog=CatalogCache(),
         )
         app.state.origin = state
         reaper = None

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from origin.carts import CartContents, checkout_contents
+from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineItems, resolve_items
 from origin.catalog.lookups import require_coupon, require_items
 from origin.catalog.pricing import Baseline, DriftPolicy, price_changed_error, reprice
@@ -208,7 +209,10 @@ async def _phase_a(
                 session=session,
                 hold=hold,
                 lines=await stock_lines_for(
-                    session, central=state.central, shop=shop, lines=lines, catalog=catalog
+                    session,
+                    central=state.central,
+                    catalog=await _shop_catalog(state, session, shop.id),
+                    lines=lines,
                 ),
                 metrics=metrics,
                 remote_pool=state.central.remote_pool,
@@ -218,6 +222,12 @@ async def _phase_a(
             raise
         log_transition(hold, "active", amountTotal=hold.amount_total)
         return HoldResult(hold, created=True), shop, key
+
+
+async def _shop_catalog(state: OriginState, session: AsyncSession, shop_id: str) -> ShopCatalog:
+    catalog = await state.catalog.shop(session, shop_id)
+    assert catalog is not None
+    return catalog
 
 
 async def _claim(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from origin.catalog.cache import CatalogCache
 from origin.inventory.central_policy import CentralInventory
 from origin.metrics import OriginMetrics
 from origin.payments.stripe_client import StripePayments
@@ -22,6 +23,8 @@ class OriginState:
     payments: StripePayments
     # The central pool (§3.6): routing and policy, and its own database when it has one.
     central: CentralInventory
+    # The per-shop catalog cache (prices, coupons, routing), invalidated by catalog_version.
+    catalog: CatalogCache
 
 
 def get_state(request: Request) -> OriginState:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from origin.catalog.cache import CatalogCache, ShopCatalog
 from origin.models import Shop
 from shared.errors import BadRequest, NotFound, Unauthorized, error_response
 
@@ -33,6 +34,16 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     return data
+
+
+async def shop_catalog(request: Request, session: AsyncSession, cache: CatalogCache) -> ShopCatalog:
+    """The catalog of the shop named by ``x-shop-id`` (cached); 404 ``SHOP_NOT_FOUND`` before
+    anything else is read."""
+    shop_id = request.headers.get(SHOP_HEADER, "")
+    catalog = await cache.shop(session, shop_id) if shop_id else None
+    if catalog is None:
+        raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
+    return catalog
 
 
 async def resolve_shop(request: Request, session: AsyncSession) -> Shop:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select as core_select
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from origin.catalog.values import CatalogItem, CouponTerms, ShopProfile
+from origin.catalog.values import ActiveCoupon, CatalogItem, ShopProfile
 from origin.models import CentralAllocation, CentralStock, Coupon, Shop, metadata
 
 # Shops kept at once; past it the cache starts over (a bound, not a policy: shops are few).
@@ -35,14 +36,36 @@ class ShopCatalog:
     version: int | None
     shop: ShopProfile
     items: Mapping[str, CatalogItem]  # by variant key
-    coupons: Mapping[str, CouponTerms]  # active ones, by upper-case code
-    allocated_skus: frozenset[str]  # SKUs the central pool serves for this shop
+    coupons: Mapping[str, ActiveCoupon]  # active ones, by upper-case code
+    # SKUs the central pool serves for this shop; None when they could not be read.
+    allocated_skus: frozenset[str] | None
     central_rows: Mapping[str, int]  # variant key → central_stock id, for allocated SKUs
 
 
 async def catalog_version(session: AsyncSession) -> int | None:
     row = (await session.execute(text("SELECT version FROM catalog_version WHERE id = 1"))).first()
     return None if row is None else int(row[0])
+
+
+async def _central_routing(
+    session: AsyncSession, shop_id: str
+) -> tuple[frozenset[str], dict[str, int]]:
+    allocated = frozenset(
+        (
+            await session.execute(
+                select(CentralAllocation.sku).where(col(CentralAllocation.shop_id) == shop_id)
+            )
+        ).scalars()
+    )
+    central_rows: dict[str, int] = {}
+    if allocated:
+        result = await session.execute(
+            select(CentralStock.variant_key, CentralStock.id).where(
+                col(CentralStock.sku).in_(sorted(allocated))
+            )
+        )
+        central_rows = {key: row_id for key, row_id in result}
+    return allocated, central_rows
 
 
 async def load_shop_catalog(
@@ -71,28 +94,20 @@ async def load_shop_catalog(
         for row in rows
     }  # fmt: skip
     coupons = {
-        coupon.code: CouponTerms(coupon.code, coupon.percent_off, coupon.amount_off)
+        coupon.code: ActiveCoupon(coupon.code, coupon.percent_off, coupon.amount_off)
         for coupon in (
             await session.execute(
                 select(Coupon).where(col(Coupon.shop_id) == shop_id, col(Coupon.active).is_(True))
             )
         ).scalars()
     }
-    allocated = frozenset(
-        (
-            await session.execute(
-                select(CentralAllocation.sku).where(col(CentralAllocation.shop_id) == shop_id)
-            )
-        ).scalars()
-    )
-    central_rows: dict[str, int] = {}
-    if allocated:
-        result = await session.execute(
-            select(CentralStock.variant_key, CentralStock.id).where(
-                col(CentralStock.sku).in_(sorted(allocated))
-            )
-        )
-        central_rows = {key: row_id for key, row_id in result}
+    try:
+        # A savepoint: routing is the pool's question, and a failing read of it (the policy's
+        # "query_failed") must leave this transaction usable; routing then asks live.
+        async with session.begin_nested():
+            allocated, central_rows = await _central_routing(session, shop_id)
+    except SQLAlchemyError:
+        allocated, central_rows = None, {}
     return ShopCatalog(
         version=version,
         shop=ShopProfile.of(shop),

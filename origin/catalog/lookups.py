@@ -7,17 +7,26 @@ Lookups for many lines are one query. Prices come from here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from origin.catalog.line_items import LineRequest
-from origin.catalog.values import CatalogItem
+from origin.catalog.values import ActiveCoupon, CatalogItem
 from origin.models import Coupon, Product, Variant
 from shared.errors import BadRequest, NotFound
 
-__all__ = ["CatalogItem", "find_coupon", "items_by_key", "require_coupon", "require_items"]
+__all__ = [
+    "CatalogItem",
+    "find_coupon",
+    "invalid_coupon",
+    "items_by_key",
+    "known_coupon",
+    "known_items",
+    "require_coupon",
+    "require_items",
+]
 
 
 async def items_by_key(
@@ -60,6 +69,13 @@ async def require_items(
     items = await items_by_key(
         session, shop_id=shop_id, variant_keys=(line.variant_key for line in lines)
     )
+    return known_items(items, lines)
+
+
+def known_items(
+    items: Mapping[str, CatalogItem], lines: Sequence[LineRequest]
+) -> dict[str, CatalogItem]:
+    """``items`` of the lines' variants, or 404 ``UNKNOWN_SKU`` naming the first unknown one."""
     for line in lines:
         if line.variant_key not in items:
             variant = f" with {line.attributes}" if line.attributes else " without attributes"
@@ -67,7 +83,7 @@ async def require_items(
                 line.named(f"this shop sells no SKU {line.sku!r}{variant}."),
                 code="UNKNOWN_SKU",
             )
-    return items
+    return {line.variant_key: items[line.variant_key] for line in lines}
 
 
 async def find_coupon(session: AsyncSession, *, shop_id: str, code: str) -> Coupon | None:
@@ -82,6 +98,22 @@ async def find_coupon(session: AsyncSession, *, shop_id: str, code: str) -> Coup
     return result.scalar_one_or_none()
 
 
+def known_coupon(
+    coupons: Mapping[str, ActiveCoupon], code: str, *, field: str = "couponCode"
+) -> ActiveCoupon:
+    """The shop's active coupon ``code`` from its cached catalog, or 400 ``INVALID_COUPON``."""
+    coupon = coupons.get(code.strip().upper())
+    if coupon is None:
+        raise invalid_coupon(code, field)
+    return coupon
+
+
+def invalid_coupon(code: str, field: str) -> BadRequest:
+    return BadRequest(
+        f"{field}: {code!r} is not an active coupon of this shop.", code="INVALID_COUPON"
+    )
+
+
 async def require_coupon(
     session: AsyncSession, *, shop_id: str, code: str, field: str = "couponCode"
 ) -> Coupon:
@@ -89,7 +121,5 @@ async def require_coupon(
     without telling them is worse than refusing the checkout."""
     coupon = await find_coupon(session, shop_id=shop_id, code=code)
     if coupon is None:
-        raise BadRequest(
-            f"{field}: {code!r} is not an active coupon of this shop.", code="INVALID_COUPON"
-        )
+        raise invalid_coupon(code, field)
     return coupon

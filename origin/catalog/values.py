@@ -1,7 +1,7 @@
 """The catalog's values as the domain reads them: frozen, detached from any session.
 
 :class:`ShopProfile` is what every route knows of the shop it serves; :class:`CatalogItem`
-a sellable variant priced now; :class:`CouponTerms` an active coupon. Built from rows by
+a sellable variant priced now; :class:`ActiveCoupon` an active coupon. Built from rows by
 :mod:`origin.catalog.cache` (and :func:`ShopProfile.of`); never written back.
 """
 
@@ -60,7 +60,7 @@ class CatalogItem:
 
 
 @dataclass(frozen=True, slots=True)
-class CouponTerms:
+class ActiveCoupon:
     """An active coupon: exactly one of ``percent_off`` and ``amount_off`` is set."""
 
     code: str

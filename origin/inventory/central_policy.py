@@ -39,7 +39,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from origin.catalog.cache import ShopCatalog
 from origin.catalog.catalog_file import Catalog, CentralEntry
+from origin.catalog.values import ShopProfile
 from origin.catalog.variant_keys import parse_variant_key
 from origin.inventory.central_pool import (
     CentralDatabase,
@@ -49,7 +51,7 @@ from origin.inventory.central_pool import (
     describe,
 )
 from origin.metrics import OriginMetrics
-from origin.models import CentralAllocation, CentralStock, Shop
+from origin.models import CentralAllocation, CentralStock
 from origin.settings import Settings
 from shared.errors import Unavailable
 
@@ -86,7 +88,7 @@ class CentralPolicy:
     enforce: bool
     env: str
 
-    def fails_closed(self, shop: Shop) -> bool:
+    def fails_closed(self, shop: ShopProfile) -> bool:
         return self.enforce and self.env == "production" and shop.requires_central_inventory
 
 
@@ -200,7 +202,9 @@ class CentralInventory:
         if self.database is not None:
             await self.database.aclose()
 
-    def unavailable(self, shop: Shop, reason: Reason, keys: Iterable[str], detail: str) -> None:
+    def unavailable(
+        self, shop: ShopProfile, reason: Reason, keys: Iterable[str], detail: str
+    ) -> None:
         """Apply the policy: raise :class:`InventoryUnavailable`, or count a fallback."""
         env = self.policy.env
         extra = {
@@ -219,11 +223,27 @@ class CentralInventory:
         log.warning("central inventory unavailable: shop stock used (fallback)", extra=extra)
 
     async def route(
-        self, session: AsyncSession, *, shop: Shop, variant_keys: Iterable[str]
+        self,
+        session: AsyncSession,
+        *,
+        shop: ShopProfile,
+        variant_keys: Iterable[str],
+        catalog: ShopCatalog | None,
     ) -> Routing:
-        """Which of ``variant_keys`` the central pool serves for ``shop``, policy applied."""
+        """Which of ``variant_keys`` the central pool serves for ``shop``, policy applied.
+
+        With the shop's cached ``catalog``, a shop that neither has allocations nor requires
+        the pool (in the origin's database) is routed without a query: all its stock is its own.
+        """
         keys = sorted(set(variant_keys))
         if not keys:
+            return Routing({})
+        if (
+            catalog is not None
+            and self.database is None
+            and catalog.allocated_skus == frozenset()
+            and not shop.requires_central_inventory
+        ):
             return Routing({})
         try:
             allocated, rows = await self._read(session, shop_id=shop.id, keys=keys)

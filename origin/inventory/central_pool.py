@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as create_postgres_engine
 from sqlmodel import col, select
 
+from origin.catalog.values import ShopProfile
 from origin.db import create_engine, session_factory
 from origin.inventory.followups import due_followups, mark_done
 from origin.inventory.reservations import (
@@ -54,7 +55,7 @@ log = logging.getLogger("origin.central")
 
 Reason = Literal["unreachable", "query_failed", "no_allocation", "no_central_stock"]
 # The policy (origin.inventory.central_policy): raises InventoryUnavailable or counts a fallback.
-OnUnavailable = Callable[[Shop, Reason, Iterable[str], str], None]
+OnUnavailable = Callable[[ShopProfile, Reason, Iterable[str], str], None]
 
 # A reservation whose origin hold is not visible is an orphan only after this long: the
 # origin's phase-A transaction commits well within it.
@@ -168,9 +169,11 @@ class CentralDatabase:
             async with self.transaction() as central:
                 await insert_reservation(central, hold, lines)
         except CentralPoolUnavailable as exc:
-            shop = await session.get(Shop, hold.shop_id)
-            assert shop is not None
-            self._on_unavailable(shop, exc.reason, (line.variant_key for line in lines), exc.detail)
+            row = await session.get(Shop, hold.shop_id)
+            assert row is not None
+            self._on_unavailable(
+                ShopProfile.of(row), exc.reason, (line.variant_key for line in lines), exc.detail
+            )
             return await shop_lines(session, shop_id=hold.shop_id, lines=lines)
         return []
 

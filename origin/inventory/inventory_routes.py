@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 
 from origin.inventory import validation as inventory
 from origin.state import get_state
-from origin.web import read_json_object, resolve_shop
+from origin.web import read_json_object, shop_catalog
 
 
 async def validate_inventory(request: Request) -> JSONResponse:
@@ -17,10 +17,11 @@ async def validate_inventory(request: Request) -> JSONResponse:
     # so an unknown shop is 404 SHOP_NOT_FOUND whatever the body holds.
     await request.body()
     async with state.sessions() as session, session.begin():
-        shop = await resolve_shop(request, session)
+        catalog = await shop_catalog(request, session, state.catalog)
+        shop = catalog.shop
         lines = inventory.parse_validate_request(await read_json_object(request), shop_id=shop.id)
         shortages = await inventory.shortages_for(
-            session, central=state.central, shop=shop, lines=lines
+            session, central=state.central, catalog=catalog, lines=lines
         )
     if shortages:
         state.metrics.insufficient_stock.labels(shop=shop.id, route="validate").inc()

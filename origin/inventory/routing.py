@@ -9,29 +9,30 @@ the central pool serves for the shop (``CentralInventory.route`` in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineRequest, merge_lines
-from origin.catalog.lookups import CatalogItem
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.stock import StockLine
-from origin.models import Shop
 
 
 async def stock_lines_for(
     session: AsyncSession,
     *,
     central: CentralInventory,
-    shop: Shop,
+    catalog: ShopCatalog,
     lines: Sequence[LineRequest],
-    catalog: Mapping[str, CatalogItem],
 ) -> list[StockLine]:
     """One demand per variant (two lines of one variant are one demand)."""
     merged = merge_lines(lines)
     routing = await central.route(
-        session, shop=shop, variant_keys=(line.variant_key for line in merged)
+        session,
+        shop=catalog.shop,
+        variant_keys=(line.variant_key for line in merged),
+        catalog=catalog,
     )
     return [
         StockLine(
@@ -44,7 +45,7 @@ async def stock_lines_for(
         if line.variant_key in routing.central
         else StockLine(
             pool="shop",
-            stock_id=catalog[line.variant_key].variant_id,
+            stock_id=catalog.items[line.variant_key].variant_id,
             sku=line.sku,
             variant_key=line.variant_key,
             quantity=line.quantity,

@@ -24,11 +24,12 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineItems, LineRequest, merge_lines, resolve_items
-from origin.catalog.lookups import require_items
+from origin.catalog.lookups import known_items
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.stock import InsufficientStock, Shortage
-from origin.models import Shop, Variant
+from origin.models import Variant
 from origin.request_bodies import StrictBody, parse_body
 from shared.errors import BadRequest
 
@@ -60,7 +61,11 @@ def parse_validate_request(data: object, *, shop_id: str) -> list[LineRequest]:
 
 
 async def available_stock(
-    session: AsyncSession, *, central: CentralInventory, shop: Shop, variant_keys: Iterable[str]
+    session: AsyncSession,
+    *,
+    central: CentralInventory,
+    catalog: ShopCatalog,
+    variant_keys: Iterable[str],
 ) -> dict[str, int]:
     """How many of each variant the shop can still hold now.
 
@@ -72,7 +77,8 @@ async def available_stock(
     keys = sorted(set(variant_keys))
     if not keys:
         return {}
-    routing = await central.route(session, shop=shop, variant_keys=keys)
+    shop = catalog.shop
+    routing = await central.route(session, shop=shop, variant_keys=keys, catalog=catalog)
     stock = {key: row.available for key, row in routing.central.items()}
     own = [key for key in keys if key not in stock]
     if own:
@@ -95,12 +101,19 @@ def find_shortages(lines: Sequence[LineRequest], stock: Mapping[str, int]) -> li
 
 
 async def shortages_for(
-    session: AsyncSession, *, central: CentralInventory, shop: Shop, lines: Sequence[LineRequest]
+    session: AsyncSession,
+    *,
+    central: CentralInventory,
+    catalog: ShopCatalog,
+    lines: Sequence[LineRequest],
 ) -> list[Shortage]:
     """404 ``UNKNOWN_SKU`` for lines the shop does not sell; else what is short (maybe none)."""
-    await require_items(session, shop_id=shop.id, lines=lines)
+    known_items(catalog.items, lines)
     stock = await available_stock(
-        session, central=central, shop=shop, variant_keys=(line.variant_key for line in lines)
+        session,
+        central=central,
+        catalog=catalog,
+        variant_keys=(line.variant_key for line in lines),
     )
     return find_shortages(lines, stock)
 
