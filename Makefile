@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# The first of python3, python3.11 … python3.14 on PATH that runs and is 3.11 or later;
+# override with PYTHON=/path/to/python.
+PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13 python3.14; do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+PYTHON := $(or $(PYTHON),python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -11,13 +15,20 @@ PACKAGES := gateway origin shared
 .PHONY: help install run test test-fast lint format typecheck migrate seed bench bench-gateway bench-checkout ci clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
+	grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+	  | awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-16s%s %s\n", on, $$1, off, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11 or later on PATH (or PYTHON=/path/to/python)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "$(PYTHON) is $$($(PYTHON) -V 2>&1); checkout-edge needs Python 3.11 or later"; exit 1; }
+	@test -x $(PY) || { echo "[install] creating $(VENV) with $$($(PYTHON) -V)"; $(PYTHON) -m venv $(VENV); }
+	@echo "[install] upgrading pip"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "[install] installing pinned dependencies from constraints.txt (about 30 s the first time)"
+	@$(PY) -m pip install --quiet --progress-bar off -c constraints.txt -e '.[dev]'
+	@echo "[install] done"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install pinned dependencies (constraints.txt)

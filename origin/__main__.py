@@ -13,14 +13,15 @@ from sqlmodel import select
 from origin import migrate
 from origin.catalog.catalog_file import CatalogError, load_catalog
 from origin.catalog.seed import SeedReport, seed_catalog
+from origin.checkout.reaper import reap_once
 from origin.db import engine_scope, session_factory
 from origin.inventory.central_policy import CentralInventory, central_catalog
 from origin.inventory.central_pool import CentralPoolUnavailable
 from origin.metrics import OriginMetrics
 from origin.models import Shop
 from origin.payments.stripe_client import StripePayments
-from origin.reaper import reap_once
 from origin.settings import DatabaseSettings, Settings
+from shared import version
 from shared.settings import SettingsError, load_settings
 
 
@@ -74,8 +75,9 @@ async def _reap(settings: Settings) -> int:
             await payments.aclose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m origin")
+def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> int:
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     commands.add_parser(
@@ -124,5 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli() -> None:
+    """Console script ``checkout-edge-origin``: the same commands as ``python -m origin``."""
+    sys.exit(main(prog="checkout-edge-origin"))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

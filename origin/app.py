@@ -16,21 +16,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from origin.cart_routes import CartEndpoint
+from origin.carts.cart_routes import CartEndpoint
 from origin.catalog.cache import CatalogCache
-from origin.checkout import checkout_session
+from origin.checkout.checkout_routes import checkout_session
+from origin.checkout.reaper import run_reaper
 from origin.db import create_engine, session_factory
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
 from origin.observability import metrics_endpoint, request_observer
-from origin.order_status import order_status
+from origin.orders.order_routes import order_status
+from origin.orders.webhook_routes import stripe_webhook
 from origin.payments.stripe_client import StripePayments
-from origin.reaper import run_reaper
 from origin.settings import Settings
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware
-from origin.webhooks import stripe_webhook
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses

@@ -57,6 +57,13 @@ class OriginMetrics:
         self.holds_reaped = Counter(
             "inventory_holds_reaped", "Holds expired by the reaper", ["shop"], registry=r
         )
+        # recovered | never_created | failed (kept, retried next pass): docs/runbook.md
+        self.session_replays = Counter(
+            "reaper_session_replays",
+            "Reaper replays of a hold's Stripe create call whose session was never recorded",
+            ["shop", "outcome"],
+            registry=r,
+        )
         self.insufficient_stock = Counter(
             "inventory_insufficient_stock",
             "Holds or validations refused for stock",

@@ -1,9 +1,7 @@
 """The central pool in a database of its own (``CENTRAL_INVENTORY_DATABASE_URL``, §3.6).
 
-That database is migrated with the origin's schema and seeded with
-:func:`origin.inventory.central_policy.central_catalog` (shops, allocations, central stock). It
-cannot share the origin's transaction, so a hold's central stock lives there as a *reservation*
-(:mod:`origin.inventory.reservations`) keyed by the origin hold's id.
+It cannot share the origin's transaction, so a hold's central stock lives there as a
+*reservation* (:mod:`origin.inventory.reservations`) keyed by the origin hold's id.
 
 - **Reserve**: inside the origin's phase-A transaction, after the shop stock was taken, the
   reservation is written and its stock taken in one short central transaction (it commits
@@ -18,8 +16,8 @@ cannot share the origin's transaction, so a hold's central stock lives there as 
   back after the reserve) is given back after ``ORPHAN_GRACE``, and holds moved by a process
   that had no follow-up to queue are caught up.
 
-Failures are classified for the policy: no connection within the timeout, connection refused,
-a database that no longer exists → ``unreachable``; a failing statement → ``query_failed``.
+Failures: no connection in time, refused, no database → ``unreachable``; a failing statement
+→ ``query_failed`` (docs/central-inventory.md).
 """
 
 from __future__ import annotations
@@ -101,10 +99,7 @@ def central_engine(url: str, *, timeout: float) -> AsyncEngine:
 
 
 class CentralDatabase:
-    """The separate database: bounded transactions, reservations and their follow-ups.
-
-    Implements :class:`origin.inventory.hold_states.SeparateCentralPool` (reserve, retake).
-    """
+    """The separate database (a ``SeparateCentralPool`` of origin.inventory.hold_states)."""
 
     def __init__(
         self,

@@ -5,17 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from origin.models.base import timestamp
 
 
 class Cart(SQLModel, table=True):
+    """A cart; ``revision`` grows with every change, so a keyless checkout of the cart as it is
+    now is a different checkout from one of the cart as it was (docs/checkout.md)."""
+
     __tablename__ = "carts"
 
     id: str = Field(primary_key=True, max_length=64)
     shop_id: str = Field(foreign_key="shops.id", max_length=64, index=True)
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
     expires_at: datetime = timestamp(index=True)

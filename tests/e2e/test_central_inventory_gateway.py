@@ -108,7 +108,9 @@ async def test_fail_closed_shop_gets_503_inventory_unavailable_through_the_gatew
         # A shop allowed to fall back sells from its own stock through the same stack.
         ok = await client.post(VALIDATE, json={"items": [tee("m", 20)]}, headers=_headers("alpha"))
         assert (ok.status_code, ok.json()) == (200, {"ok": True})
-        created = await client.post(CHECKOUT, json=body, headers=_headers("alpha"))
+        created = await client.post(
+            CHECKOUT, json=body, headers=_headers("alpha", **{"idempotency-key": uuid.uuid4().hex})
+        )
         assert created.status_code == 201, created.text
 
     async with sessions() as session:

@@ -137,7 +137,9 @@ def _pay_through_the_stack(gateway: str, headers: dict[str, str], sim_port: int)
         "variantAttributes": {"size": "m", "color": "navy"},
     }
     checkout = httpx.post(
-        f"{gateway}/api/checkout-session", json={"items": [item]}, headers=headers
+        f"{gateway}/api/checkout-session",
+        json={"items": [item]},
+        headers={**headers, "Idempotency-Key": "launcher-attempt"},
     )
     assert checkout.status_code == 201, checkout.text
     session_id = checkout.json()["sessionId"]

@@ -6,7 +6,7 @@ Layers, lowest first; a module may import its own layer and any below it, never 
    ``request_bodies``;
 1. ``origin.catalog`` — what shops sell and what it costs;
 2. ``origin.inventory``, ``origin.payments`` — stock and Stripe;
-3. ``origin.orders``, ``origin.carts``;
+3. ``origin.orders.paid_orders``, ``origin.carts``;
 4. ``origin.checkout`` — the checkout and the holds that time out;
 5. the web edge — every ``*_routes`` module, ``web``, ``state``, ``observability``;
 6. the entry points — ``app``, ``__main__``.

@@ -27,6 +27,8 @@ from tests.origin.support import (
 )
 
 CHECKOUT = "/api/checkout-session"
+# One checkout attempt: inline items need an Idempotency-Key (docs/checkout.md).
+KEY = {"Idempotency-Key": "attempt-1"}
 
 
 def metric(origin: OriginClient, name: str, **labels: str) -> float:
@@ -56,7 +58,9 @@ async def cart_with(origin: OriginClient, item: dict[str, Any]) -> str:
 async def test_checkout_creates_hold_and_hosted_session(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sessionId"].startswith("cs_test_")
@@ -78,7 +82,7 @@ async def test_two_lines_of_one_variant_are_one_demand(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:
     big = {**HEADBAND_M, "variantAttributes": {"size": "l", "color": "navy"}, "quantity": 3}
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [big, big]})
+    response = await shop_origin.request("POST", CHECKOUT, json={"items": [big, big]}, headers=KEY)
     assert response.status_code == 409
     body = response.json()
     assert body["error"]["code"] == "INSUFFICIENT_STOCK"
@@ -94,7 +98,7 @@ async def test_insufficient_stock_rolls_back_every_line(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:
     items = [HEADBAND_M, {"sku": "scarce", "quantity": 2}]
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": items})
+    response = await shop_origin.request("POST", CHECKOUT, json={"items": items}, headers=KEY)
     assert response.status_code == 409
     assert [i["sku"] for i in response.json()["items"]] == ["scarce"]
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25
@@ -107,7 +111,7 @@ async def test_unknown_shop_holds_nothing(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any
 ) -> None:
     response = await shop_origin.request(
-        "POST", CHECKOUT, shop="nope", json={"items": [HEADBAND_M]}
+        "POST", CHECKOUT, shop="nope", json={"items": [HEADBAND_M]}, headers=KEY
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "SHOP_NOT_FOUND"
@@ -117,8 +121,10 @@ async def test_unknown_shop_holds_nothing(
 async def test_legacy_alias_is_the_same_handler(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
-    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
-    alias = await shop_origin.request("POST", "/api/checkout/session", json={"items": [HEADBAND_M]})
+    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
+    alias = await shop_origin.request(
+        "POST", "/api/checkout/session", json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert alias.status_code == 200
     assert alias.json()["sessionId"] == first.json()["sessionId"]
 
@@ -146,7 +152,7 @@ async def test_bad_checkout_bodies_are_400_naming_the_field(
 
 async def test_unknown_sku_is_404(shop_origin: OriginClient, sim: httpx.AsyncClient) -> None:
     response = await shop_origin.request(
-        "POST", CHECKOUT, json={"items": [{"sku": "ghost", "quantity": 1}]}
+        "POST", CHECKOUT, json={"items": [{"sku": "ghost", "quantity": 1}]}, headers=KEY
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "UNKNOWN_SKU"
@@ -191,7 +197,7 @@ async def test_com101_tc02_drift_within_tolerance_proceeds_unflagged(
 ) -> None:
     # 6800 repriced; tolerance max(10, 1% = 68) → a client that expected 6740 is within it.
     response = await shop_origin.request(
-        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 6740}
+        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 6740}, headers=KEY
     )
     assert response.status_code == 201
     assert response.json()["priceChanged"] is False
@@ -206,7 +212,7 @@ async def test_com101_tc03_enforce_and_reject_answers_409_price_changed(
         stripe_api_base=stripe_sim.url, checkout_reprice_policy="enforce_and_reject"
     )
     response = await origin.request(
-        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 6000}
+        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 6000}, headers=KEY
     )
     assert response.status_code == 409
     body = response.json()
@@ -224,7 +230,7 @@ async def test_com101_tc04_drift_counts_metric_with_shop_and_mode(
         stripe_api_base=stripe_sim.url, checkout_reprice_policy="log_only"
     )
     response = await origin.request(
-        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 1000}
+        "POST", CHECKOUT, json={"items": [HEADBAND_M], "expectedTotal": 1000}, headers=KEY
     )
     assert response.status_code == 201
     assert response.json()["priceChanged"] is False  # log_only hides it but counts it
@@ -237,7 +243,7 @@ async def test_coupon_discount_reaches_stripe_exactly(
 ) -> None:
     items = [HEADBAND_M, {"sku": "clip", "quantity": 3}]  # 6800 + 2997 = 9797
     response = await shop_origin.request(
-        "POST", CHECKOUT, json={"items": items, "couponCode": "welcome10"}
+        "POST", CHECKOUT, json={"items": items, "couponCode": "welcome10"}, headers=KEY
     )
     assert response.status_code == 201
     assert response.json()["amountTotal"] == 9797 - 980  # 10 % of 9797 = 979.7 → 980
@@ -284,10 +290,10 @@ async def test_com102_tc02_concurrent_same_key_one_hold(
 async def test_com102_tc03_expired_hold_is_replaced_and_stock_taken_once(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:
-    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     old_id = first.json()["inventoryReservationId"]
     await _age_hold(sessions, old_id)
-    second = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    second = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert second.status_code == 201
     assert second.json()["inventoryReservationId"] != old_id
     assert second.json()["sessionId"] != first.json()["sessionId"]
@@ -316,7 +322,7 @@ async def test_com102_tc04_idempotent_hit_counts_metric(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
     for _ in range(3):
-        await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+        await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert metric(shop_origin, "inventory_hold_idempotent_hit_total", shop="testshop") == 2
 
 
@@ -379,7 +385,7 @@ async def test_idempotent_holds_flag_off_makes_every_request_a_new_hold(
 ) -> None:
     origin = await origin_factory(stripe_api_base=stripe_sim.url, enable_idempotent_holds=False)
     for _ in range(2):
-        response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+        response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
         assert response.status_code == 201
     assert len(await all_holds(sessions)) == 2
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 21
@@ -392,7 +398,9 @@ async def test_idempotent_holds_flag_off_makes_every_request_a_new_hold(
 async def test_com204_tc01_sale_shop_session_has_no_deposit_lines(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
-    await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M], "rentalDays": 3})
+    await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M], "rentalDays": 3}, headers=KEY
+    )
     [create] = await sim_session_creates(sim)
     names = [item["price_data"]["product_data"]["name"] for item in create["params"]["line_items"]]
     assert names == ["Headband"]
@@ -401,7 +409,9 @@ async def test_com204_tc01_sale_shop_session_has_no_deposit_lines(
 async def test_com204_tc02_sale_metadata_has_zero_rental_days_and_deposit(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
-    await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M], "rentalDays": 3})
+    await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M], "rentalDays": 3}, headers=KEY
+    )
     [stripe_session] = await sim_sessions(sim)
     assert stripe_session["metadata"]["rentalDays"] == "0"
     assert stripe_session["metadata"]["depositTotal"] == "0"
@@ -413,7 +423,7 @@ async def test_com204_tc03_rental_flow_keeps_deposits_and_custom_mode(
     items = [{"sku": "dress", "quantity": 1, "variantAttributes": {"size": "38"}},
              {"sku": "belt", "quantity": 2}]  # fmt: skip
     response = await shop_origin.request(
-        "POST", CHECKOUT, shop="rentshop", json={"items": items, "rentalDays": 4}
+        "POST", CHECKOUT, shop="rentshop", json={"items": items, "rentalDays": 4}, headers=KEY
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -440,7 +450,11 @@ async def test_rental_shop_requires_rental_days(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:
     response = await shop_origin.request(
-        "POST", CHECKOUT, shop="rentshop", json={"items": [{"sku": "belt", "quantity": 1}]}
+        "POST",
+        CHECKOUT,
+        shop="rentshop",
+        json={"items": [{"sku": "belt", "quantity": 1}]},
+        headers=KEY,
     )
     assert response.status_code == 400
     assert "rentalDays" in response.json()["error"]["message"]

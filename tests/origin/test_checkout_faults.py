@@ -22,6 +22,8 @@ from tests.origin.support import (
 )
 
 CHECKOUT = "/api/checkout-session"
+# One checkout attempt: inline items need an Idempotency-Key (docs/checkout.md).
+KEY = {"Idempotency-Key": "attempt-1"}
 
 
 async def fault(sim: httpx.AsyncClient, **spec: Any) -> None:
@@ -47,7 +49,9 @@ async def test_com103_tc01_auth_failure_releases_hold_and_answers_502(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any, status: int
 ) -> None:
     await fault(sim, status=status)
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "PAYMENT_PROVIDER_ERROR"
     [hold] = await all_holds(sessions)
@@ -62,7 +66,9 @@ async def test_com103_tc02_validation_failure_releases_hold(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any
 ) -> None:
     await fault(sim, status=400)
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert response.status_code == 502
     [hold] = await all_holds(sessions)
     assert (hold.status, hold.end_reason) == ("released", "stripe_definitive_failure")
@@ -87,7 +93,9 @@ async def test_com103_tc03_unknown_outcome_keeps_hold_and_answers_503(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, spec: dict[str, Any]
 ) -> None:
     await fault(sim, **spec)
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "PAYMENT_PROVIDER_UNAVAILABLE"
     assert int(response.headers["retry-after"]) >= 1
@@ -114,9 +122,9 @@ async def test_every_fault_then_retry_ends_with_one_hold_and_one_session(
     spec: dict[str, Any],
 ) -> None:
     await fault(sim, **spec)
-    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert first.status_code in (502, 503)
-    retry = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    retry = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert retry.status_code in (200, 201), retry.text
     active = [h for h in await all_holds(sessions) if h.status == "active"]
     assert [h.id for h in active] == [retry.json()["inventoryReservationId"]]
@@ -130,10 +138,10 @@ async def test_retry_after_unknown_stripe_outcome_reuses_hold_and_session(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any
 ) -> None:
     await fault(sim, status=500, afterCreate=True)
-    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    first = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert first.status_code == 503
     [stripe_session] = await sim_sessions(sim)  # Stripe did create it; we never heard
-    retry = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    retry = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert retry.status_code == 200
     assert retry.json()["sessionId"] == stripe_session["id"]
     assert len(await all_holds(sessions)) == 1
@@ -148,7 +156,7 @@ async def test_classification_flag_off_never_releases(
         enable_stripe_error_classification=False,
     )
     await fault(sim, status=401)
-    response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     assert response.status_code == 502
     [hold] = await all_holds(sessions)
     assert hold.status == "active"  # left for the reaper: safe, but stock waits for the TTL
@@ -165,7 +173,7 @@ async def test_whole_stripe_call_ends_within_the_deadline_even_with_client_retri
     )
     await fault(sim, delay=3, count=4)
     started = time.monotonic()
-    response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY)
     elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert elapsed < 2.5  # one deadline over the whole call, not per attempt

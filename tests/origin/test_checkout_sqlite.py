@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from origin import migrate
+from origin.checkout.reaper import reap_once
 from origin.db import create_engine, session_factory
-from origin.reaper import reap_once
 from tests.conftest import OriginClient, load_test_catalog, origin_settings, seed, start_origin
 from tests.origin.support import HEADBAND_M_KEY, all_holds, assert_conserved, available
 
 CHECKOUT = "/api/checkout-session"
+# One checkout attempt: inline items need an Idempotency-Key (docs/checkout.md).
+KEY = {"Idempotency-Key": "attempt-1"}
 ONE = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "m", "color": "navy"}}
 
 
@@ -43,8 +45,8 @@ async def sqlite_origin(
 
 async def test_sqlite_checkout_and_retry_converge(sqlite_origin: Any) -> None:
     origin, sessions, catalog = sqlite_origin
-    first = await origin.request("POST", CHECKOUT, json={"items": [ONE]})
-    again = await origin.request("POST", CHECKOUT, json={"items": [ONE]})
+    first = await origin.request("POST", CHECKOUT, json={"items": [ONE]}, headers=KEY)
+    again = await origin.request("POST", CHECKOUT, json={"items": [ONE]}, headers=KEY)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["sessionId"] == again.json()["sessionId"]
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 24
@@ -95,7 +97,7 @@ async def test_sqlite_reaper_releases_expired_holds(sqlite_origin: Any) -> None:
     from origin.models.types import utcnow
 
     origin, sessions, catalog = sqlite_origin
-    await origin.request("POST", CHECKOUT, json={"items": [ONE]})
+    await origin.request("POST", CHECKOUT, json={"items": [ONE]}, headers=KEY)
     async with sessions() as session, session.begin():
         await session.execute(
             update(InventoryHold).values(expires_at=utcnow() - timedelta(seconds=1))

@@ -7,12 +7,22 @@ from typing import Any
 import httpx
 import pytest
 
-from origin.reaper import reap_once
+from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
 from tests.origin.support import HEADBAND_M
 from tests.origin.test_webhooks import Sessions, Shopper, expire_in_database, orders_of
 
 STATUS = "/api/order-status"
+# What the thank-you page shows of the checkout: its repriced lines, never the email.
+HEADBAND_LINES = [
+    {
+        "sku": "cf-headband",
+        "title": "Headband",
+        "variantAttributes": {"color": "navy", "size": "m"},
+        "quantity": 2,
+        "lineTotal": 6800,
+    }
+]
 
 
 @pytest.fixture
@@ -31,6 +41,8 @@ async def test_order_status_is_pending_until_the_payment_webhook_arrives(
         "status": "pending",
         "amountTotal": 6800,
         "currency": "usd",
+        "lines": HEADBAND_LINES,
+        "depositTotal": 0,
     }
 
     await shopper.delivered(paid)
@@ -42,6 +54,8 @@ async def test_order_status_is_pending_until_the_payment_webhook_arrives(
         "orderId": order.id,
         "amountTotal": 6800,
         "currency": "usd",
+        "lines": HEADBAND_LINES,
+        "depositTotal": 0,
     }
 
 
@@ -97,13 +111,22 @@ async def test_order_status_of_a_rental_is_in_its_currency_with_deposit(
 ) -> None:
     checkout = await shopper.checkout(
         shop="rentshop",
-        items=[{"sku": "belt", "quantity": 2}],
+        items=[
+            {"sku": "belt", "quantity": 2},
+            {"sku": "dress", "quantity": 1, "variantAttributes": {"size": "38"}},
+        ],
         rentalDays=3,
     )
     await shopper.delivered(await shopper.pay(checkout["sessionId"]))
 
     status = await shopper.status(checkout["sessionId"], shop="rentshop")
-    assert (status["status"], status["amountTotal"], status["currency"]) == ("paid", 3000, "eur")
+    assert (status["status"], status["currency"]) == ("paid", "eur")
+    assert status["amountTotal"] == 2 * 1500 + 8900 + 25000
+    assert [(line["sku"], line["quantity"], line["lineTotal"]) for line in status["lines"]] == [
+        ("belt", 2, 3000),
+        ("dress", 1, 8900),
+    ]
+    assert status["depositTotal"] == 25000
 
 
 async def test_session_of_another_shop_is_404_exactly_like_an_unknown_one(

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from origin.checkout.reaper import reap_once
 from origin.models import InventoryHold
 from origin.models.types import utcnow
-from origin.reaper import reap_once
 from tests.conftest import GATEWAY_TOKEN, ROOT_DIR, WEBHOOK_SECRET, OriginClient
 from tests.origin.support import (
     HEADBAND_M,
@@ -28,6 +28,8 @@ from tests.origin.support import (
 )
 
 CHECKOUT = "/api/checkout-session"
+# One checkout attempt: inline items need an Idempotency-Key (docs/checkout.md).
+KEY = {"Idempotency-Key": "attempt-1"}
 
 
 async def age_all(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -105,14 +107,19 @@ async def test_reaper_keeps_hold_when_stripe_answer_is_unknown_and_retries_next_
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25
 
 
-async def test_hold_without_recorded_session_is_released(
+async def test_hold_without_recorded_session_is_released_once_its_replayed_session_expired(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:
+    """Stripe failed before creating anything; the reaper's replay (a session the stand-in
+    makes now, as Stripe would) is expired before the stock is given back."""
     (await sim.post("/_sim/faults", json={"count": 1, "status": 500})).raise_for_status()
-    response = await shop_origin.request("POST", CHECKOUT, json={"items": [HEADBAND_M]})
+    response = await shop_origin.request(
+        "POST", CHECKOUT, json={"items": [HEADBAND_M]}, headers=KEY
+    )
     assert response.status_code == 503
     await age_all(sessions)
     assert await reap(shop_origin) == 1
+    assert [s["status"] for s in await sim_sessions(sim)] == ["expired"]
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25
     await assert_conserved(sessions, seeded)
 

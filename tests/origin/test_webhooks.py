@@ -92,8 +92,10 @@ class Shopper:
     sim: httpx.AsyncClient
 
     async def checkout(self, shop: str = "testshop", **body: Any) -> dict[str, Any]:
+        """A new checkout attempt (its own Idempotency-Key)."""
         body = body or {"items": [HEADBAND_M]}
-        response = await self.origin.request("POST", CHECKOUT, shop=shop, json=body)
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        response = await self.origin.request("POST", CHECKOUT, shop=shop, json=body, headers=key)
         assert response.status_code == 201, response.text
         answer: dict[str, Any] = response.json()
         return answer

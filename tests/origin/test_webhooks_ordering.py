@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from origin.reaper import reap_once
+from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
 from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
 from tests.origin.test_webhooks import (

@@ -11,7 +11,23 @@ import asyncpg
 
 from origin import migrate
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+def admin_url(configured: str) -> str:
+    """The admin URL in asyncpg's form; ``TEST_POSTGRES_URL`` may use either spelling.
+
+    ``DATABASE_URL`` names the driver (``postgresql+asyncpg://``) and asyncpg wants the plain
+    ``postgresql://``; a user who copies one into the other must not be told that PostgreSQL
+    is unreachable.
+    """
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if configured.startswith(prefix):
+            return "postgresql://" + configured.removeprefix(prefix)
+    return configured
+
+
+ADMIN_URL = admin_url(
+    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from origin import migrate
+from origin.checkout.reaper import reap_once
 from origin.db import engine_scope, session_factory
 from origin.inventory.hold_states import commit_hold, end_hold
 from origin.models import CheckoutIntent, HoldItem, InventoryHold
 from origin.models.types import utcnow
-from origin.reaper import reap_once
 from tests.conftest import StripeSim, seed
 from tests.origin.inventory.central_support import (
     SHOP_STOCK,

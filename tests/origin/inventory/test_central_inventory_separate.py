@@ -19,9 +19,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from origin.checkout.reaper import reap_once
 from origin.db import create_engine, session_factory
 from origin.inventory.central_pool import CentralDatabase
-from origin.inventory.hold_states import StockLine, commit_hold, end_hold, insert_hold, new_hold_id
+from origin.inventory.hold_states import commit_hold, end_hold, insert_hold, new_hold_id
+from origin.inventory.stock import StockLine
 from origin.models import (
     CentralFollowUp,
     CentralReservation,
@@ -31,7 +33,6 @@ from origin.models import (
     InventoryHold,
 )
 from origin.models.types import utcnow
-from origin.reaper import reap_once
 from tests.conftest import OriginClient, StripeSim, seed
 from tests.origin.inventory.central_support import (
     SHOP_STOCK,

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from origin.inventory.hold_states import SeparateCentralPool, end_hold
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
-from origin.orders import record_paid_order
+from origin.orders.paid_orders import record_paid_order
 from origin.payments.stripe_client import InvalidSignature, verify_webhook
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER

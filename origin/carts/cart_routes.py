@@ -1,9 +1,10 @@
 """``GET | POST | PATCH | DELETE /api/cart`` (CONTRACT §3.1); the rules live in :mod:`origin.carts`.
 
-The cart is named by the ``x-cart-id`` header or, failing that, the ``cart_id`` cookie.
-Every answer is the cart priced from the catalog now. Every write (re)sets the cookie —
-``HttpOnly; SameSite=Lax; Path=/``, ``Secure`` in production, ``Max-Age`` the cart's TTL —
-so the browser forgets the cart when the origin does.
+The cart is named by the ``cart_id`` cookie or the ``x-cart-id`` header; when both are sent
+they must agree (:mod:`origin.carts.cart_identity`, else 400 ``CART_ID_CONFLICT``). Every answer is
+the cart priced from the catalog now, with its ``revision``; every write increases it. Every
+write (re)sets the cookie — ``HttpOnly; SameSite=Lax; Path=/``, ``Secure`` in production,
+``Max-Age`` the cart's TTL — so the browser forgets the cart when the origin does.
 
 * ``GET`` — the cart; without any cart id, an empty cart (``cartId: null``) and nothing is
   created; with an id that is unknown, another shop's or expired, 404 ``CART_NOT_FOUND``.
@@ -23,10 +24,12 @@ from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from origin import carts
+from origin.carts import cart_store as carts
+from origin.carts.cart_identity import CART_COOKIE, requested_cart_id
+from origin.carts.cart_view import render
 from origin.catalog.line_items import MAX_QUANTITY, LineItemIn
 from origin.catalog.lookups import items_by_key, require_items
-from origin.models import Shop
+from origin.models import Cart, Shop
 from origin.models.types import utcnow
 from origin.request_bodies import StrictBody, parse_body
 from origin.settings import Settings
@@ -34,10 +37,7 @@ from origin.state import get_state
 from origin.web import read_json_object, resolve_shop
 from shared.errors import BadRequest
 
-__all__ = ["CART_COOKIE", "CART_HEADER", "CartEndpoint", "cart_id_from"]
-
-CART_COOKIE = "cart_id"
-CART_HEADER = "x-cart-id"
+__all__ = ["CartEndpoint"]
 
 LineId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -45,11 +45,6 @@ LineId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 class PatchBody(StrictBody):
     line_id: LineId = Field(alias="lineId")
     quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
-
-
-def cart_id_from(request: Request) -> str | None:
-    """The cart the request names: ``x-cart-id`` first (explicit), then the cookie."""
-    return request.headers.get(CART_HEADER) or request.cookies.get(CART_COOKIE) or None
 
 
 def _cart_cookie(cart_id: str, settings: Settings) -> str:
@@ -66,24 +61,25 @@ def _written(body: dict[str, Any], cart_id: str, settings: Settings) -> JSONResp
     return response
 
 
-async def _priced(session: AsyncSession, shop: Shop, cart_id: str) -> dict[str, Any]:
-    lines = await carts.lines_of(session, cart_id=cart_id)
+async def _priced(session: AsyncSession, shop: Shop, cart: Cart) -> dict[str, Any]:
+    lines = await carts.lines_of(session, cart_id=cart.id)
     catalog = await items_by_key(
         session, shop_id=shop.id, variant_keys=(line.variant_key for line in lines)
     )
-    return carts.render(shop=shop, cart_id=cart_id, lines=lines, catalog=catalog)
+    return render(shop=shop, cart_id=cart.id, revision=cart.revision, lines=lines, catalog=catalog)
 
 
 class CartEndpoint(HTTPEndpoint):
     async def get(self, request: Request) -> JSONResponse:
         state = get_state(request)
-        cart_id = cart_id_from(request)
         async with state.sessions() as session, session.begin():
             shop = await resolve_shop(request, session)
+            cart_id = requested_cart_id(request)
             if cart_id is None:
-                return JSONResponse(carts.render(shop=shop, cart_id=None, lines=[], catalog={}))
+                empty = render(shop=shop, cart_id=None, revision=0, lines=[], catalog={})
+                return JSONResponse(empty)
             cart = await carts.require_cart(session, shop_id=shop.id, cart_id=cart_id, now=utcnow())
-            body = await _priced(session, shop, cart.id)
+            body = await _priced(session, shop, cart)
         return JSONResponse(body)
 
     async def post(self, request: Request) -> JSONResponse:
@@ -92,19 +88,19 @@ class CartEndpoint(HTTPEndpoint):
         await request.body()  # read before taking a connection
         async with state.sessions() as session, session.begin():
             shop = await resolve_shop(request, session)
+            cart_id = requested_cart_id(request)
             line = parse_body(LineItemIn, await read_json_object(request)).resolve()
             items = await require_items(session, shop_id=shop.id, lines=[line])
             now = utcnow()
             cart = await carts.find_cart(
-                session, shop_id=shop.id, cart_id=cart_id_from(request), now=now, lock=True
+                session, shop_id=shop.id, cart_id=cart_id, now=now, lock=True
             )
             if cart is None:
                 cart = await carts.create_cart(session, shop_id=shop.id, now=now, ttl_seconds=ttl)
-            else:
-                carts.touch(cart, now=now, ttl_seconds=ttl)
             price_at_add = items[line.variant_key].price
             await carts.add_line(session, cart=cart, line=line, price_at_add=price_at_add, now=now)
-            body = await _priced(session, shop, cart.id)
+            await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
+            body = await _priced(session, shop, cart)
         return _written(body, cart.id, state.settings)
 
     async def patch(self, request: Request) -> JSONResponse:
@@ -112,16 +108,18 @@ class CartEndpoint(HTTPEndpoint):
         await request.body()
         async with state.sessions() as session, session.begin():
             shop = await resolve_shop(request, session)
+            cart_id = requested_cart_id(request)
             change = parse_body(PatchBody, await read_json_object(request))
             now = utcnow()
             cart = await carts.require_cart(
-                session, shop_id=shop.id, cart_id=cart_id_from(request), now=now, lock=True
+                session, shop_id=shop.id, cart_id=cart_id, now=now, lock=True
             )
             await carts.set_quantity(
                 session, cart_id=cart.id, line_id=change.line_id, quantity=change.quantity
             )
-            carts.touch(cart, now=now, ttl_seconds=state.settings.cart_ttl_seconds)
-            body = await _priced(session, shop, cart.id)
+            ttl = state.settings.cart_ttl_seconds
+            await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
+            body = await _priced(session, shop, cart)
         return _written(body, cart.id, state.settings)
 
     async def delete(self, request: Request) -> JSONResponse:
@@ -129,16 +127,18 @@ class CartEndpoint(HTTPEndpoint):
         line_id = request.query_params.get("lineId")
         async with state.sessions() as session, session.begin():
             shop = await resolve_shop(request, session)
+            cart_id = requested_cart_id(request)
             if line_id is not None and not 1 <= len(line_id) <= 64:
                 raise BadRequest("lineId: must be 1 to 64 characters when given.")
             now = utcnow()
             cart = await carts.require_cart(
-                session, shop_id=shop.id, cart_id=cart_id_from(request), now=now, lock=True
+                session, shop_id=shop.id, cart_id=cart_id, now=now, lock=True
             )
             if line_id is None:
                 await carts.clear(session, cart_id=cart.id)
             else:
                 await carts.remove_line(session, cart_id=cart.id, line_id=line_id)
-            carts.touch(cart, now=now, ttl_seconds=state.settings.cart_ttl_seconds)
-            body = await _priced(session, shop, cart.id)
+            ttl = state.settings.cart_ttl_seconds
+            await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
+            body = await _priced(session, shop, cart)
         return _written(body, cart.id, state.settings)

@@ -4,6 +4,11 @@ Safe with any number of origin processes reaping at once: candidates are read wi
 the Stripe session is expired with no transaction open, and the release itself is a
 conditional status change (``WHERE status = 'active' AND expires_at < :now``) that exactly
 one process wins. A hold whose session Stripe reports complete is kept for the webhook.
+
+A hold with no recorded session is never released blind: the create call is replayed
+(:func:`origin.checkout.sessions.replay_create`) and the session it returns is expired first. When
+the replay's outcome is unknown the hold and its stock are kept and the next pass tries again
+(``reaper_session_replays_total{outcome="failed"}``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from origin import carts
+from origin.carts import cart_store as carts
+from origin.checkout.sessions import NeverCreated, Recovered, replay_create
 from origin.inventory.hold_states import SeparateCentralPool, end_hold, log_transition
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold
@@ -36,9 +42,16 @@ async def reap_hold(
 ) -> bool:
     """Expire one hold past its expiry; True when this call gave its stock back."""
     payment_status = "expired"
-    if hold.stripe_session_id:
+    session_id = hold.stripe_session_id
+    if session_id is None:
+        replayed = await replay_create(hold, sessions=sessions, payments=payments, metrics=metrics)
+        if isinstance(replayed, Recovered):
+            session_id = replayed.session.id
+        elif not isinstance(replayed, NeverCreated):
+            return False  # unknown: keep the stock, try again on the next pass
+    if session_id is not None:
         try:
-            stripe_session = await payments.expire_checkout_session(hold.stripe_session_id)
+            stripe_session = await payments.expire_checkout_session(session_id)
         except PaymentProviderFailure as failure:
             # Stripe's answer is unknown: keep the stock, try again on the next pass.
             log.warning(

@@ -13,13 +13,15 @@ catalog now.
 * **Concurrency.** Writers lock the cart row (``FOR UPDATE``) so writes to one cart queue;
   adding a line that is already there merges it in one ``INSERT … ON CONFLICT`` whose
   ``WHERE`` keeps the merged quantity within 1…999.
+* **Revision.** Every change (add, merge, patch, delete, the clear after payment) increases
+  ``revision`` by one in SQL (``revision = revision + 1``), so no concurrent writer's step is
+  lost; every answer carries it. A keyless checkout is keyed on it (docs/checkout.md).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,29 +29,28 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from origin.catalog.line_items import MAX_QUANTITY, LineRequest
-from origin.catalog.lookups import CatalogItem
-from origin.catalog.pricing import price_line
-from origin.models import Cart, CartLine, Shop
+from origin.models import Cart, CartLine
 from shared.errors import BadRequest, Conflict, NotFound
 
 __all__ = [
     "MAX_CART_LINES",
     "CartContents",
     "add_line",
+    "as_request",
     "checkout_contents",
     "clear",
     "create_cart",
     "find_cart",
     "lines_of",
     "purge_expired",
+    "record_change",
     "remove_line",
-    "render",
     "require_cart",
     "set_quantity",
-    "touch",
     "valid_cart_id",
 ]
 
@@ -109,10 +110,24 @@ async def create_cart(
     return cart
 
 
-def touch(cart: Cart, *, now: datetime, ttl_seconds: int) -> None:
-    """A write keeps the cart alive for another ``ttl_seconds``."""
-    cart.updated_at = now
-    cart.expires_at = now + timedelta(seconds=ttl_seconds)
+async def record_change(
+    session: AsyncSession, *, cart: Cart, now: datetime, ttl_seconds: int | None
+) -> int:
+    """A change: ``revision + 1`` and, when ``ttl_seconds``, another TTL; returns the revision."""
+    values: dict[str, Any] = {"revision": col(Cart.revision) + 1, "updated_at": now}
+    if ttl_seconds is not None:
+        values["expires_at"] = now + timedelta(seconds=ttl_seconds)
+    result = await session.execute(
+        update(Cart)
+        .where(col(Cart.id) == cart.id)
+        .values(**values)
+        .returning(col(Cart.revision))
+        .execution_options(synchronize_session=False)
+    )
+    revision = int(result.scalar_one())
+    for name, value in {**values, "revision": revision}.items():
+        set_committed_value(cart, name, value)
+    return revision
 
 
 async def _upsert_line(session: AsyncSession, values: dict[str, Any]) -> str | None:
@@ -198,7 +213,7 @@ def _line_not_found(line_id: str) -> NotFound:
 
 
 async def clear(session: AsyncSession, *, cart_id: str) -> None:
-    """Empty the cart (it keeps its id). The checkout's webhook calls this once paid."""
+    """Empty the cart (it keeps its id); the caller records the change."""
     await session.execute(delete(CartLine).where(col(CartLine.cart_id) == cart_id))
 
 
@@ -219,7 +234,7 @@ async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
     return len(result.scalars().all())
 
 
-def _as_request(line: CartLine) -> LineRequest:
+def as_request(line: CartLine) -> LineRequest:
     return LineRequest(
         sku=line.sku,
         attributes=dict(line.attributes),
@@ -234,6 +249,7 @@ class CartContents:
     """What the checkout prices: the cart's lines and the drift baseline they carry."""
 
     cart_id: str
+    revision: int
     lines: tuple[LineRequest, ...]
     price_at_add_total: int
 
@@ -246,55 +262,7 @@ async def checkout_contents(
     lines = await lines_of(session, cart_id=cart.id)
     return CartContents(
         cart_id=cart.id,
-        lines=tuple(_as_request(line) for line in lines),
+        revision=cart.revision,
+        lines=tuple(as_request(line) for line in lines),
         price_at_add_total=sum(line.price_at_add * line.quantity for line in lines),
     )
-
-
-def render(
-    *,
-    shop: Shop,
-    cart_id: str | None,
-    lines: Sequence[CartLine],
-    catalog: Mapping[str, CatalogItem],
-) -> dict[str, Any]:
-    """The contract's cart answer, priced from ``catalog`` now.
-
-    A line whose variant has left the catalog cannot be priced; it is listed under
-    ``unavailableLines`` (so the shopper can be told and remove it) and left out of
-    ``subtotal``.
-    """
-    priced: list[dict[str, Any]] = []
-    unavailable: list[dict[str, Any]] = []
-    for line in lines:
-        item = catalog.get(line.variant_key)
-        if item is None:
-            unavailable.append(
-                {
-                    "lineId": line.id,
-                    "sku": line.sku,
-                    "variantAttributes": dict(line.attributes),
-                    "quantity": line.quantity,
-                }
-            )
-            continue
-        price = price_line(_as_request(line), item, rental=False)
-        priced.append(
-            {
-                "lineId": line.id,
-                "sku": line.sku,
-                "variantAttributes": dict(line.attributes),
-                "title": price.title,
-                "quantity": line.quantity,
-                "unitPrice": price.unit_price,
-                "priceAtAdd": line.price_at_add,
-                "lineTotal": price.line_total,
-            }
-        )
-    return {
-        "cartId": cart_id,
-        "currency": shop.currency,
-        "lines": priced,
-        "subtotal": sum(line["lineTotal"] for line in priced),
-        "unavailableLines": unavailable,
-    }

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from origin import carts
+from origin.carts import cart_store as carts
 from origin.catalog.snapshot import load_quote
 from origin.inventory.hold_states import CommitOutcome, SeparateCentralPool, commit_hold
 from origin.metrics import OriginMetrics
@@ -52,6 +52,8 @@ async def clear_cart(
     if cart is None:
         return False
     await carts.clear(session, cart_id=cart.id)
+    # A new revision: the same cart re-filled is a new keyless checkout, never this paid one.
+    await carts.record_change(session, cart=cart, now=utcnow(), ttl_seconds=None)
     return True
 
 
@@ -183,7 +185,6 @@ def _email(
         details.get("email") if isinstance(details, dict) else None,
         stripe_session.get("customer_email"),
         intent.customer_email if intent is not None else None,
-        hold.pricing.get("customerEmail"),
     )
     email = next((c for c in candidates if isinstance(c, str) and c), None)
     return email[:320] if email else None
