@@ -9,7 +9,7 @@
   a process's catalog cache sees a seed made by any other process.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30 19:07:09.640183
 
 """
@@ -24,7 +24,7 @@ import origin.models.types
 
 # revision identifiers, used by Alembic.
 revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
