@@ -76,34 +76,48 @@ async def record_session(
 ) -> None:
     """The session on the hold (first writer wins) and the session→shop map (kept if present).
 
-    Two Core statements in one short transaction.
+    On PostgreSQL one statement (the update as a data-modifying CTE of the insert), on its own
+    and so atomic without a transaction block; elsewhere the same two statements in one
+    short transaction.
     """
     now = utcnow()
-    async with sessions() as session, session.begin():
-        await session.execute(
-            _HOLDS.update()
-            .where(_HOLDS.c.id == hold.id, _HOLDS.c.stripe_session_id.is_(None))
-            .values(
-                stripe_session_id=stripe_session.id,
-                stripe_session_url=stripe_session.url,
-                stripe_client_secret=stripe_session.client_secret,
-                stripe_expires_at=stripe_session.expires_at,
-                updated_at=now,
-            )
+    record = (
+        _HOLDS.update()
+        .where(_HOLDS.c.id == hold.id, _HOLDS.c.stripe_session_id.is_(None))
+        .values(
+            stripe_session_id=stripe_session.id,
+            stripe_session_url=stripe_session.url,
+            stripe_client_secret=stripe_session.client_secret,
+            stripe_expires_at=stripe_session.expires_at,
+            updated_at=now,
         )
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        await session.execute(
-            insert(_OBJECT_SHOPS)
-            .values(
-                object_id=stripe_session.id,
-                object_type="checkout.session",
-                shop_id=hold.shop_id,
-                hold_id=hold.id,
-                created_at=now,
+    )
+    object_shop = {
+        "object_id": stripe_session.id,
+        "object_type": "checkout.session",
+        "shop_id": hold.shop_id,
+        "hold_id": hold.id,
+        "created_at": now,
+    }
+    async with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            connection = await session.connection(
+                execution_options={"isolation_level": "AUTOCOMMIT"}
             )
-            .on_conflict_do_nothing(index_elements=["object_id"])
-        )
+            await connection.execute(
+                postgresql.insert(_OBJECT_SHOPS)
+                .values(**object_shop)
+                .on_conflict_do_nothing(index_elements=["object_id"])
+                .add_cte(record.returning(_HOLDS.c.id).cte("recorded"))
+            )
+        else:
+            async with session.begin():
+                await session.execute(record)
+                await session.execute(
+                    sqlite.insert(_OBJECT_SHOPS)
+                    .values(**object_shop)
+                    .on_conflict_do_nothing(index_elements=["object_id"])
+                )
     hold.stripe_session_id = stripe_session.id
     hold.stripe_session_url = stripe_session.url
     hold.stripe_client_secret = stripe_session.client_secret
