@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PACKAGES := gateway origin shared
 
-.PHONY: help install run test test-fast lint format typecheck migrate seed bench bench-gateway bench-checkout ci clean
+.PHONY: help install run test test-fast lint format typecheck migrate seed bench bench-gateway bench-checkout api-docs ci clean
 
 help: ## list the targets
 	@if [ -t 1 ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -63,6 +63,9 @@ bench-checkout: $(STAMP) ## benchmark: checkout sessions/s on PostgreSQL vs the 
 	$(PY) -m tests.bench.checkout
 
 bench: bench-gateway bench-checkout ## all benchmarks
+
+api-docs: $(STAMP) ## rewrite docs/api/openapi.js (the offline page's copy of docs/openapi.yaml)
+	$(PY) -m tests.support.api_page
 
 ci: ## what CI runs (.ci/run)
 	bash .ci/run

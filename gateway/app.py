@@ -8,9 +8,9 @@ Request path, outermost first (all pure ASGI down to the Starlette app)::
     AllowlistDispatch        allowlisted path → its ForwardEndpoint: checks 2-6
     Starlette app            lifespan; /healthz, /readyz, /metrics, else 404
 
-The lifespan owns the network resources: the pooled origin client and the rate limiter's
-Redis pool. On SIGTERM uvicorn stops accepting connections and lets in-flight requests
-finish before the lifespan closes them.
+The lifespan owns the network resources: the origin connection pool and the rate
+limiter's Redis connections. On SIGTERM uvicorn stops accepting connections and lets
+in-flight requests finish before the lifespan closes them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from gateway.routes import ALLOWLIST
 from gateway.settings import Settings
 from gateway.state import GatewayState
 from gateway.telemetry import metrics_endpoint, request_observer
-from gateway.transport import build_origin_client
+from gateway.upstream import UpstreamPool
 from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
@@ -50,14 +50,12 @@ def _json_server_logs() -> None:
     """Send uvicorn's own lines through the JSON handler, so they carry the request id.
 
     Only loggers uvicorn gave a handler are re-routed: ``--no-access-log`` stays off.
-    httpx's line per request is dropped: the gateway's metrics already count them.
     """
     for name in ("uvicorn", "uvicorn.access"):
         logger = logging.getLogger(name)
         if logger.handlers:
             logger.handlers.clear()
             logger.propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _owned_routes(settings: Settings, metrics: GatewayMetrics) -> list[BaseRoute]:
@@ -98,13 +96,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:
-        client = build_origin_client(
-            transport=settings.gateway_upstream_transport,
+        pool = UpstreamPool(
+            settings.gateway_origin_url,
             max_connections=settings.gateway_upstream_max_connections,
             timeout=settings.gateway_upstream_timeout_seconds,
         )
+        target = settings.redis_target()
         limiter = RateLimiter(
-            redis_url=settings.gateway_redis_url,
+            target=target,
+            ceiling=settings.per_ip_ceiling(),
             key_prefix=settings.gateway_redis_key_prefix,
             timeout=settings.gateway_redis_timeout_ms / 1000,
             failure_mode=settings.gateway_redis_failure_mode,
@@ -116,8 +116,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             metrics=metrics,
         )
         proxy = OriginProxy(
-            client,
-            origin_url=settings.gateway_origin_url,
+            pool,
             origin_token=settings.gateway_origin_token.get_secret_value(),
             timeout=settings.gateway_upstream_timeout_seconds,
             metrics=metrics,
@@ -126,7 +125,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             "gateway started",
             extra={
                 "origin": settings.gateway_origin_url,
-                "rateLimitBackend": "redis" if settings.gateway_redis_url else "memory",
+                "rateLimitBackend": target.describe() if target else "memory",
                 "failureMode": str(settings.gateway_redis_failure_mode),
                 "shadow": settings.gateway_rate_limit_shadow,
             },
@@ -134,7 +133,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         try:
             yield {"proxy": proxy, "limiter": limiter}
         finally:
-            await client.aclose()
+            await pool.aclose()
             await limiter.aclose()
             log.info("gateway stopped")
 

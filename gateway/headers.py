@@ -55,7 +55,7 @@ def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
 def _filtered(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes]) -> Headers:
     headers = list(headers)
     named = connection_tokens(headers)
-    # ASGI wants lower-case names; aiohttp reports the origin's spelling.
+    # ASGI wants lower-case names; the origin may send any spelling.
     return [(low, v) for n, v in headers if (low := n.lower()) not in drop and low not in named]
 
 

@@ -75,15 +75,29 @@ def policy_fields(quota: Quota) -> Headers:
     return [_policy(quota)]
 
 
-def rate_limit_fields(decision: Decision) -> Headers:
-    """Policy and current state: ``RateLimit: "checkout";r=3;t=41``."""
-    fields = [_policy(decision.quota)]
-    if decision.known:
+def rate_limit_fields(decision: Decision, quota: Quota | None) -> Headers:
+    """Policy and current state: ``RateLimit: "checkout";r=3;t=41`` for the route's class.
+
+    When the per-IP ceiling is what refused, its policy and state follow the class's
+    (``"per-ip";r=0;t=17``), so the client can see which limit it hit.
+    """
+    fields = [_policy(quota)] if quota is not None else []
+    state = b""
+    if quota is not None and decision.known and decision.quota.name == quota.name:
         state = b'"%s";r=%d;t=%d' % (
-            decision.quota.name.encode(),
+            quota.name.encode(),
             decision.remaining,
             decision.reset_seconds,
         )
+    ceiling = next((q for q in decision.refused_by if quota is None or q.name != quota.name), None)
+    if ceiling is not None:
+        policy = _policy(ceiling)[1]
+        fields = (
+            [(b"ratelimit-policy", fields[0][1] + b", " + policy)] if fields else [_policy(ceiling)]
+        )
+        ceiling_state = b'"%s";r=0;t=%d' % (ceiling.name.encode(), decision.retry_after)
+        state = state + b", " + ceiling_state if state else ceiling_state
+    if state:
         fields.append((b"ratelimit", state))
     return fields
 
@@ -115,7 +129,7 @@ class ForwardEndpoint:
             peer = scope["client"][0] if scope.get("client") else None
             ip = client_ip(_values(scope["headers"], self.client_ip_header), peer)
             state = gateway_state(scope)
-            if self.quota is not None:
+            if self.quota is not None:  # a class switched off is not limited at all
                 fields = await self._rate_limit(state["limiter"], self.quota, shop, ip)
             await state["proxy"].forward(
                 scope,
@@ -153,11 +167,11 @@ class ForwardEndpoint:
         self, limiter: RateLimiter, quota: Quota, shop: str | None, ip: ClientIp
     ) -> Headers:
         rule = self.rule
-        identity: tuple[str, ...] = (rule.limit_class, ip.key)
+        scope: tuple[str, ...] = (rule.limit_class,)
         if rule.keyed_by_shop:
-            identity = (rule.limit_class, shop or "", ip.key)
+            scope = (rule.limit_class, shop or "")
         try:
-            decision = await limiter.check(quota, identity)
+            decision = await limiter.check(quota, scope, ip.key)
         except BackendUnavailable as exc:
             raise Unavailable(
                 "Rate limiting is unavailable, so checkout is paused; retry shortly.",
@@ -165,11 +179,14 @@ class ForwardEndpoint:
                 status=503,
                 headers={"Retry-After": str(exc.retry_after)},
             ) from None
-        fields = rate_limit_fields(decision)
+        if decision is None:
+            return []
+        fields = rate_limit_fields(decision, quota)
         if decision.allowed:
             return fields
         shop_label = self.metrics.shop_label(shop or "none")
-        context = {"route": rule.path, "shop": shop, "clientIp": ip.value, "limit": quota.name}
+        limits = ",".join(q.name for q in decision.refused_by)
+        context = {"route": rule.path, "shop": shop, "clientIp": ip.value, "limit": limits}
         if self.shadow:
             self.metrics.shadow_limited.labels(shop_label, rule.path).inc()
             log.info("rate limit would refuse (shadow mode)", extra=context)

@@ -2,21 +2,24 @@
 
 The body goes out exactly as received (a Stripe signature is computed over those bytes)
 and the response streams back undecoded, so ``Content-Encoding`` and ``Content-Length``
-stay true. Failures before the origin answers become the contract's errors:
-unreachable → 502 ``ORIGIN_UNAVAILABLE``; no answer within the upstream timeout →
-504 ``ORIGIN_TIMEOUT``.
+stay true. A small response that arrived whole goes to the client as one body message.
+Failures before the origin answers become the contract's errors through
+:data:`gateway.upstream.ERROR_TABLE` (502 ``ORIGIN_UNAVAILABLE``, 504 ``ORIGIN_TIMEOUT``);
+a failure after the status line went out aborts the client's connection, so the client
+sees a truncated response, never a complete-looking one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
-import httpx
 from starlette.types import Scope, Send
 
 from gateway.headers import Headers, request_headers, response_headers
 from gateway.metrics import GatewayMetrics
+from gateway.upstream import ERROR_TABLE, BodyInterrupted, UpstreamError, UpstreamPool
 from shared.errors import Unavailable
 
 __all__ = ["OriginProxy"]
@@ -25,30 +28,18 @@ log = logging.getLogger("gateway.proxy")
 
 ORIGIN_HEALTH_TIMEOUT_SECONDS = 1.0
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # these say "no body" with length 0
-_EMPTY = httpx.ByteStream(b"")
 
 
 class OriginProxy:
-    """Sends requests to the origin through the lifespan's pooled client."""
+    """Sends requests to the origin through the lifespan's connection pool."""
 
     def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        origin_url: str,
-        origin_token: str,
-        timeout: float,
-        metrics: GatewayMetrics,
+        self, pool: UpstreamPool, *, origin_token: str, timeout: float, metrics: GatewayMetrics
     ) -> None:
-        self._client = client
-        self._origin = origin_url
+        self._pool = pool
         self._token = origin_token.encode()
         self._timeout = timeout
         self._metrics = metrics
-        # Parsed URLs of query-less targets: only allowlisted paths get here, so it stays
-        # small, and parsing a URL is a tenth of httpx's cost per request.
-        self._urls: dict[bytes, httpx.URL] = {}
-        self._host = httpx.URL(origin_url).netloc
 
     async def forward(
         self,
@@ -72,94 +63,67 @@ class OriginProxy:
             client_ip=client_ip.encode(),
             request_id=request_id.encode(),
         )
-        headers.insert(0, (b"host", self._host))
         if body or method in _BODY_METHODS:
             headers.append((b"content-length", b"%d" % len(body)))
-        # Host and Content-Length given and the body as a ready stream: httpx then has
-        # nothing to derive, which makes building the request four times cheaper.
-        stream = httpx.ByteStream(body) if body else _EMPTY
-        request = httpx.Request(method, self._url(scope), headers=headers, stream=stream)
-        response = await self._send(request, route)
+        target: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            target += b"?" + query
+        started = time.perf_counter()
+        try:
+            response = await self._pool.send(method.encode(), target, headers, body)
+        except UpstreamError as exc:
+            answer = ERROR_TABLE.get(type(exc))
+            if answer is None:  # BodyInterrupted cannot happen before the head
+                raise
+            self._observe(route, answer.outcome, started)
+            log.warning(
+                "origin timed out" if answer.status == 504 else "origin unavailable",
+                extra={"route": route, "code": answer.code, "error": str(exc)},
+            )
+            raise Unavailable(answer.message, code=answer.code, status=answer.status) from exc
+        self._observe(route, "response", started)
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": response_headers(response.headers.raw) + extra_headers,
+                    "status": response.status,
+                    "headers": response_headers(response.headers) + extra_headers,
                 }
             )
-            # One chunk behind, so the last one goes out marked as last: a small body is
-            # one message down the middleware chain instead of two.
-            previous = b""
-            async for chunk in response.aiter_raw():
-                if chunk:
-                    if previous:
-                        await send(
-                            {"type": "http.response.body", "body": previous, "more_body": True}
-                        )
-                    previous = chunk
-            await send({"type": "http.response.body", "body": previous, "more_body": False})
-        except httpx.TransportError as exc:
-            # The status line is already out; the client sees a truncated response.
-            log.warning("origin response interrupted", extra={"route": route, "error": repr(exc)})
+            if response.complete:
+                await send({"type": "http.response.body", "body": response.take_buffered()})
+                return
+            # One piece behind, so the last one goes out marked as last.
+            previous = response.take_buffered()
+            while chunk := await response.next_chunk():
+                if previous:
+                    await send({"type": "http.response.body", "body": previous, "more_body": True})
+                previous = chunk
+            await send({"type": "http.response.body", "body": previous})
+        except BodyInterrupted as exc:
+            # The status line is out: raising makes the server abort the connection.
+            log.warning("origin response interrupted", extra={"route": route, "error": str(exc)})
             raise
         finally:
-            await response.aclose()
+            response.release()
 
     async def origin_reachable(self) -> bool:
-        """Whether the origin answers its ``/healthz`` (for ``/readyz``)."""
+        """Whether the origin answers its ``/healthz`` (for ``/readyz``) within 1 s."""
         try:
-            response = await self._client.get(
-                self._origin + "/healthz", timeout=ORIGIN_HEALTH_TIMEOUT_SECONDS
-            )
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(ORIGIN_HEALTH_TIMEOUT_SECONDS):
+                response = await self._pool.send(b"GET", b"/healthz", [], b"")
+                try:
+                    while await response.next_chunk():
+                        pass
+                finally:
+                    response.release()
+        except (UpstreamError, TimeoutError) as exc:
             log.warning("origin health check failed", extra={"error": repr(exc)})
             return False
-        return response.status_code < 500
+        return response.status < 500
 
-    def _url(self, scope: Scope) -> httpx.URL:
-        target: bytes = scope.get("raw_path") or scope["path"].encode()
-        query: bytes = scope.get("query_string", b"")
-        if query:
-            return httpx.URL(
-                self._origin + target.decode("latin-1") + "?" + query.decode("latin-1")
-            )
-        url = self._urls.get(target)
-        if url is None:
-            url = self._urls[target] = httpx.URL(self._origin + target.decode("latin-1"))
-        return url
-
-    async def _send(self, request: httpx.Request, route: str) -> httpx.Response:
-        started = time.perf_counter()
-        outcome = "response"
-        try:
-            # The client's timeouts (connect, write, read: each the upstream timeout)
-            # bound the wait for the response headers.
-            return await self._client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-            outcome = "unavailable"
-            raise _unavailable(route, exc) from exc
-        except httpx.TimeoutException as exc:
-            outcome = "timeout"
-            log.warning("origin timed out", extra={"route": route, "timeout": self._timeout})
-            raise Unavailable(
-                "The checkout service did not answer in time; retry shortly.",
-                code="ORIGIN_TIMEOUT",
-                status=504,
-            ) from exc
-        except httpx.TransportError as exc:
-            outcome = "unavailable"
-            raise _unavailable(route, exc) from exc
-        finally:
-            self._metrics.child(self._metrics.upstream_duration, route, outcome).observe(
-                time.perf_counter() - started
-            )
-
-
-def _unavailable(route: str, exc: Exception) -> Unavailable:
-    log.warning("origin unavailable", extra={"route": route, "error": repr(exc)})
-    return Unavailable(
-        "The checkout service is unreachable right now; retry shortly.",
-        code="ORIGIN_UNAVAILABLE",
-        status=502,
-    )
+    def _observe(self, route: str, outcome: str, started: float) -> None:
+        self._metrics.child(self._metrics.upstream_duration, route, outcome).observe(
+            time.perf_counter() - started
+        )

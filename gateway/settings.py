@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gateway.rate_limit import FailureMode, Quota, parse_quota
+from gateway.rate_limit import FailureMode, Quota, RedisTarget, parse_quota, parse_redis_target
 from gateway.routes import LimitClass
 from shared.settings import BaseServiceSettings
 
@@ -41,6 +40,7 @@ class Settings(BaseServiceSettings):
     gateway_origin_url: str = "http://127.0.0.1:8001"
     gateway_origin_token: SecretStr
     gateway_redis_url: str = ""
+    gateway_redis_cluster_nodes: str = ""
     gateway_redis_failure_mode: FailureMode = FailureMode.FALLBACK
     gateway_redis_timeout_ms: int = Field(default=50, ge=1, le=10_000)
     gateway_redis_key_prefix: str = Field(default="checkout-edge", pattern=r"^[A-Za-z0-9:._-]+$")
@@ -51,7 +51,6 @@ class Settings(BaseServiceSettings):
     gateway_max_body_bytes: int = Field(default=65536, ge=1, le=64 * 1024 * 1024)
     gateway_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     gateway_upstream_max_connections: int = Field(default=100, ge=1, le=10_000)
-    gateway_upstream_transport: Literal["http1", "aiohttp", "httpx"] = "http1"
     gateway_client_ip_header: str = "cf-connecting-ip"
     gateway_metrics_token: SecretStr | None = None
     checkout_rate_limit_enabled: bool = True
@@ -60,6 +59,7 @@ class Settings(BaseServiceSettings):
     gateway_rate_limit_inventory: str = "60/minute"
     gateway_rate_limit_status: str = "120/minute"
     gateway_rate_limit_webhook: str = "600/minute"
+    gateway_rate_limit_per_ip: str = "600/minute"
     log_level: str = "INFO"
 
     @field_validator("gateway_front_door_token")
@@ -95,10 +95,20 @@ class Settings(BaseServiceSettings):
     @field_validator("gateway_redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
-        value = value.strip()
-        if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
-        return value
+        parse_redis_target(value)
+        return value.strip()
+
+    @field_validator("gateway_redis_cluster_nodes")
+    @classmethod
+    def _redis_cluster_nodes(cls, value: str) -> str:
+        parse_redis_target("", value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> Settings:
+        if self.gateway_redis_url and self.gateway_redis_cluster_nodes:
+            raise ValueError("GATEWAY_REDIS_URL and GATEWAY_REDIS_CLUSTER_NODES: set one, not both")
+        return self
 
     @field_validator("gateway_client_ip_header")
     @classmethod
@@ -113,6 +123,7 @@ class Settings(BaseServiceSettings):
         "gateway_rate_limit_inventory",
         "gateway_rate_limit_status",
         "gateway_rate_limit_webhook",
+        "gateway_rate_limit_per_ip",
     )
     @classmethod
     def _limit(cls, value: str) -> str:
@@ -126,6 +137,14 @@ class Settings(BaseServiceSettings):
         if value not in logging.getLevelNamesMapping():
             raise ValueError("must be a logging level such as INFO or DEBUG")
         return value
+
+    def redis_target(self) -> RedisTarget | None:
+        """Where the shared windows live; ``None`` for in-process windows."""
+        return parse_redis_target(self.gateway_redis_url, self.gateway_redis_cluster_nodes)
+
+    def per_ip_ceiling(self) -> Quota:
+        """``GATEWAY_RATE_LIMIT_PER_IP``: one client IP across all shops and classes."""
+        return parse_quota("per-ip", self.gateway_rate_limit_per_ip)
 
     def front_door_tokens(self) -> list[bytes]:
         """All accepted front-door tokens (several during a rotation)."""

@@ -7,6 +7,7 @@ record made while a request is handled (including in tasks it spawns) carries it
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import re
@@ -15,7 +16,6 @@ import time
 import uuid
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -42,8 +42,14 @@ def set_request_id(value: str | None) -> contextvars.Token[str | None]:
     return _request_id.set(value)
 
 
+# A random 64-bit prefix per process and a counter: unique across processes like a
+# uuid4 (32 hex characters), without a getrandom() system call per request.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_id_counter = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 def valid_request_id(value: str | None) -> bool:
@@ -109,30 +115,28 @@ class RequestIdMiddleware:
         )
         scope.setdefault("state", {})["request_id"] = request_id
         token = set_request_id(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-            await send(message)
-
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
         started = False
 
-        async def tracking_send(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send_with_id(message)
+                # Replaces any x-request-id already there (the origin's echo, for one).
+                headers = [h for h in message.get("headers", ()) if h[0] != b"x-request-id"]
+                headers.append(id_header)
+                message["headers"] = headers
+            await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             # Rendered here, inside the request id's context, rather than by Starlette's
             # outermost ServerErrorMiddleware, which would lose both the id and the body shape.
             logging.getLogger("shared.errors").exception("unhandled error")
             if started:
                 raise
-            await _send_internal_error(tracking_send, request_id)
+            await _send_internal_error(send_with_id, request_id)
         finally:
             _request_id.reset(token)
 

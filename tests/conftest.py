@@ -25,7 +25,7 @@ from origin.catalog.seed import seed_catalog
 from origin.db import create_engine, session_factory
 from origin.models import metadata
 from origin.settings import Settings
-from tests.support import databases, tools
+from tests.support import conformance, databases, tools
 from tests.support.processes import ServiceProcess, free_port, start_process
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -281,3 +281,26 @@ async def shop_origin(
         stripe_api_base=stripe_sim.url, stripe_max_network_retries=0, stripe_timeout_seconds=3
     )
     return client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    conformance.install()
+
+
+@pytest.fixture(autouse=True)
+def _responses_conform_to_openapi() -> Iterator[None]:
+    """Every response of a real origin or gateway this test saw matches docs/openapi.yaml."""
+    conformance.RECORD.take_problems()
+    yield
+    problems = conformance.RECORD.take_problems()
+    assert not problems, "responses contradict docs/openapi.yaml:\n" + "\n".join(problems[:20])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    checked = conformance.RECORD.checked
+    if checked:
+        kinds = len(checked)
+        terminalreporter.write_line(
+            f"openapi: {sum(checked.values())} responses checked against docs/openapi.yaml "
+            f"({kinds} distinct method/path/status)"
+        )

@@ -1,10 +1,14 @@
 """The rate limiter the gateway calls: one check per request, Redis never on the slow path.
 
+A check covers the request's windows — its route class (per shop and client IP, or per IP
+for webhooks) and the client's per-IP ceiling across all shops and classes — in one Redis
+round trip (:mod:`gateway.rate_limit.windows`), against one server or a Cluster.
+
 Each Redis call has a deadline. Failures are counted and feed a circuit breaker; while
 Redis is failing (or skipped during the breaker's cool-down) the failure mode decides:
 
-- ``fallback``: an in-process window admits ``amount // expected_replicas`` per window,
-  so N replicas together stay near the configured limit;
+- ``fallback``: in-process windows admit ``amount // expected_replicas`` per window,
+  so N replicas together stay near the configured limits;
 - ``open``: admit without counting;
 - ``closed``: refuse with :class:`BackendUnavailable` (the gateway answers 503).
 
@@ -14,19 +18,21 @@ after the cool-down, Redis is used again; no restart is needed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from redis.exceptions import RedisError
-
 from gateway.metrics import GatewayMetrics
 from gateway.rate_limit.breaker import BreakerState, CircuitBreaker
-from gateway.rate_limit.pipeline import RedisUnavailable, ReplyError
+from gateway.rate_limit.cluster import RedisCluster
+from gateway.rate_limit.memory import MemoryWindows
 from gateway.rate_limit.quota import Backend, Decision, Quota
-from gateway.rate_limit.windows import MemoryWindow, RedisWindow, WindowState
+from gateway.rate_limit.redis_node import RedisNode, RedisUnavailable
+from gateway.rate_limit.redis_url import RedisTarget
+from gateway.rate_limit.resp import ReplyError
+from gateway.rate_limit.windows import RedisWindow, WindowState, window_identifier
 
 __all__ = ["BackendUnavailable", "FailureMode", "LimiterHealth", "RateLimiter"]
 
@@ -35,6 +41,7 @@ log = logging.getLogger("gateway.rate_limit")
 # Readiness asks "is Redis reachable", not "is it fast right now": a longer deadline than
 # the per-request one keeps a single slow ping from flapping the probe.
 PING_TIMEOUT_SECONDS = 0.5
+CEILING_SCOPE = ("ip",)
 
 
 class FailureMode(StrEnum):
@@ -71,74 +78,104 @@ class _RedisFailed(Exception):
         self.reason = reason
 
 
+def redis_client(target: RedisTarget, *, connect_timeout: float) -> RedisNode | RedisCluster:
+    """The one Redis client for ``target``: a server's connection, or a cluster router."""
+    if target.cluster:
+        return RedisCluster(target, connect_timeout=connect_timeout)
+    host, port = target.nodes[0] if target.nodes else ("localhost", 6379)
+    return RedisNode(
+        host=host,
+        port=port,
+        unix_path=target.unix_path,
+        tls=target.tls_context(),
+        username=target.username,
+        password=target.password,
+        db=target.db,
+        connect_timeout=connect_timeout,
+    )
+
+
 class RateLimiter:
-    """Checks quotas against Redis (or memory when no Redis is configured)."""
+    """Checks a request's windows against Redis (or memory when no Redis is configured)."""
 
     def __init__(
         self,
         *,
-        redis_url: str,
+        target: RedisTarget | None,
         key_prefix: str,
         timeout: float,
         failure_mode: FailureMode,
         expected_replicas: int,
         breaker: CircuitBreaker,
         metrics: GatewayMetrics,
+        ceiling: Quota | None = None,
     ) -> None:
-        self._redis = (
-            RedisWindow(redis_url, key_prefix=key_prefix, connect_timeout=timeout)
-            if redis_url
-            else None
-        )
-        self._memory = MemoryWindow()
+        self._client = redis_client(target, connect_timeout=timeout) if target else None
+        self._redis = RedisWindow(self._client, key_prefix=key_prefix) if self._client else None
+        self._memory = MemoryWindows()
+        self._ceiling = ceiling
         self._timeout = timeout
         self._failure_mode = failure_mode
         self._replicas = expected_replicas
         self._breaker = breaker
         self._metrics = metrics
 
-    async def check(self, quota: Quota, identity: tuple[str, ...]) -> Decision:
-        """Take one unit of ``quota`` for ``identity``; refused requests take nothing.
+    def windows(
+        self, quota: Quota | None, scope: Sequence[str], client: str
+    ) -> list[tuple[Quota, str]]:
+        """The request's windows: the per-IP ceiling first, the reported class last."""
+        windows = []
+        if self._ceiling is not None:
+            windows.append((self._ceiling, window_identifier(client, CEILING_SCOPE)))
+        if quota is not None:
+            windows.append((quota, window_identifier(client, scope)))
+        return windows
 
-        Raises :class:`BackendUnavailable` only in failure mode ``closed``.
+    async def check(
+        self, quota: Quota | None, scope: Sequence[str], client: str
+    ) -> Decision | None:
+        """Take one unit in each of the request's windows, or none if any is full.
+
+        ``scope`` names the class window (``("checkout", shop)``) for ``client``'s key.
+        ``None`` when the request has no window at all. Raises :class:`BackendUnavailable`
+        only in failure mode ``closed``.
         """
+        windows = self.windows(quota, scope, client)
+        if not windows:
+            return None
         if self._redis is None:
-            return self._decide(quota, await self._memory.hit(quota, identity), Backend.MEMORY)
+            return self._decide(windows, self._memory.hit(windows), Backend.MEMORY)
         if self._breaker.allow():
             try:
-                state = await self._redis_hit(self._redis, quota, identity)
+                state = await self._redis_hit(self._redis, windows)
             except _RedisFailed as exc:
                 self._record_failure(exc.reason)
             else:
                 self._record_success()
-                return self._decide(quota, state, Backend.REDIS)
-        return await self._degraded(quota, identity)
+                return self._decide(windows, state, Backend.REDIS)
+        return self._degraded(windows)
 
     async def health(self) -> LimiterHealth:
         """Ping Redis (if configured) and report the breaker; never raises."""
-        if self._redis is None:
+        if self._client is None:
             return LimiterHealth("memory", True, BreakerState.CLOSED, self._failure_mode)
         try:
-            async with asyncio.timeout(PING_TIMEOUT_SECONDS):
-                await self._redis.ping()
+            await self._client.ping(within=PING_TIMEOUT_SECONDS)
             reachable = True
-        except (TimeoutError, RedisError, OSError) as exc:
-            log.warning("redis ping failed", extra={"error": repr(exc)})
+        except (RedisUnavailable, ReplyError) as exc:
+            log.warning("redis ping failed", extra={"error": str(exc)})
             reachable = False
         return LimiterHealth("redis", reachable, self._breaker.state, self._failure_mode)
 
     async def aclose(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-        await self._memory.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
-    async def _redis_hit(
-        self, redis: RedisWindow, quota: Quota, identity: tuple[str, ...]
-    ) -> WindowState:
+    async def _redis_hit(self, redis: RedisWindow, windows: list[tuple[Quota, str]]) -> WindowState:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await redis.hit(quota, identity, within=self._timeout)
+            return await redis.hit(windows, within=self._timeout)
         except RedisUnavailable as exc:
             outcome = exc.reason
             raise _RedisFailed(outcome) from exc
@@ -170,21 +207,31 @@ class RateLimiter:
             self._metrics.ratelimit_breaker_open.set(0)
         self._breaker.record_success()
 
-    async def _degraded(self, quota: Quota, identity: tuple[str, ...]) -> Decision:
+    def _degraded(self, windows: list[tuple[Quota, str]]) -> Decision:
         mode = self._failure_mode
         if mode is FailureMode.CLOSED:
             self._metrics.ratelimit_fallback.labels(mode, "rejected").inc()
             raise BackendUnavailable(retry_after=max(1, round(self._breaker.cooldown)))
         if mode is FailureMode.OPEN:
             self._metrics.ratelimit_fallback.labels(mode, "allowed").inc()
+            quota = windows[-1][0]
             return Decision(quota, True, quota.amount, 0.0, Backend.OPEN)
-        share = quota.scaled(self._replicas)
-        decision = self._decide(share, await self._memory.hit(share, identity), Backend.FALLBACK)
+        shares = [(quota.scaled(self._replicas), identifier) for quota, identifier in windows]
+        decision = self._decide(shares, self._memory.hit(shares), Backend.FALLBACK)
         outcome = "allowed" if decision.allowed else "limited"
         self._metrics.ratelimit_fallback.labels(mode, outcome).inc()
         return decision
 
     @staticmethod
-    def _decide(quota: Quota, state: WindowState, backend: Backend) -> Decision:
+    def _decide(windows: list[tuple[Quota, str]], state: WindowState, backend: Backend) -> Decision:
+        quota = windows[-1][0]
         remaining = max(0, quota.amount - state.count)
-        return Decision(quota, state.allowed, remaining, max(0.0, state.reset_after), backend)
+        return Decision(
+            quota,
+            state.allowed,
+            remaining,
+            max(0.0, state.reset_after),
+            backend,
+            refused_by=tuple(windows[i][0] for i in state.full),
+            wait=state.wait,
+        )

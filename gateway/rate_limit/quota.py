@@ -76,6 +76,8 @@ class Decision:
     remaining: int
     reset_after: float  # seconds until the oldest admission in the window leaves it
     backend: Backend
+    refused_by: tuple[Quota, ...] = ()  # the windows that were full (class and/or per-IP)
+    wait: float = 0.0  # when refused: seconds until every full window has room
 
     @property
     def known(self) -> bool:
@@ -89,5 +91,7 @@ class Decision:
 
     @property
     def retry_after(self) -> int:
-        """Whole seconds to wait, at least 1 and never earlier than ``t``."""
+        """Whole seconds to wait: at least 1, and until every full window has room."""
+        if self.refused_by:
+            return max(1, math.ceil(self.wait))
         return max(1, self.reset_seconds)

@@ -1,67 +1,65 @@
-"""The two moving windows a check can run against: Redis (shared) and in-process memory.
+"""The shared moving windows in Redis: one script admits against every window of a request.
 
-Both use the ``limits`` moving-window strategy, which is exact: a request is admitted only
-when fewer than ``amount`` admissions happened in the last ``window`` seconds, and a refused
-request leaves no trace. (``limits``' sliding-window *counter* is an approximation that
-can admit more than the limit across processes; it is not used.)
+A request is checked against its route class's window and its client's per-IP ceiling
+(docs/gateway.md, "Rate limiting") in one atomic ``EVALSHA``: admitted only if every window
+has room, and then counted in each; a refused request leaves no trace. That is one round
+trip per request, on Redis' clock (so processes on different hosts share one timeline).
 
-The Redis window does the admission and reads the window's state in one atomic script, so
-an admitted request costs one round trip; ``limits`` itself would need two (``hit`` and
-``get_window_stats``). The script keeps ``limits``' list layout and keys, so the state in
-Redis stays readable by ``limits.aio.strategies.MovingWindowRateLimiter``.
+Storage stays ``limits``' moving-window layout: a list per window, newest timestamp first,
+trimmed to the limit, expiring one window after its last admission; keys are
+``limits``' ``<prefix>:LIMITER/<identifier>/<amount>/<multiples>/<unit>``. The state in
+Redis is readable by ``limits.aio.strategies.MovingWindowRateLimiter``. Identifiers start
+with the client's hash tag ``{ip}``, so a request's keys share one Redis Cluster slot.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol
 
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.storage.redis.redispy import RedispyBridge
-from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
-from gateway.rate_limit.pipeline import PipelinedRedis, ReplyError, pack
 from gateway.rate_limit.quota import Quota
+from gateway.rate_limit.resp import ReplyError, pack
 
-__all__ = ["ACQUIRE_AND_COUNT", "MemoryWindow", "RedisWindow", "WindowState", "window_key"]
+__all__ = ["ADMIT", "RedisWindow", "WindowState", "window_identifier"]
 
-# Admission follows limits' acquire_moving_window.lua (newest timestamp first, the list
-# trimmed to `limit`, EXPIRE of one window); the count and oldest entry are what limits'
-# moving_window.lua would return in a second call. Time is Redis' own clock, so processes
-# on different hosts share one timeline and clock skew cannot stretch or shrink the window.
-ACQUIRE_AND_COUNT = """
-local key = KEYS[1]
-local limit = tonumber(ARGV[1])
-local expiry = tonumber(ARGV[2])
-local amount = tonumber(ARGV[3])
+# For each window i (KEYS[i]; ARGV limit, expiry): full when its limit-th newest entry is
+# inside the window. Admission pushes `now` into every window. The last window is the one
+# reported in the RateLimit header: its count and oldest entry in the window are found by
+# binary search (entries are newest first). For a full window, the oldest entry in it is
+# the one at limit-1, already read. Reply: one bulk string, the cheapest to parse:
+# "<admitted> <now> <count> <oldest> <full window's oldest>|-..."
+ADMIT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local window_start = now - expiry
-
-local acquired = 0
-if amount <= limit then
-    local entry = redis.call('LINDEX', key, limit - amount)
-    if not (entry and tonumber(entry) >= window_start) then
-        for _ = 1, amount do
-            redis.call('LPUSH', key, now)
-        end
-        redis.call('LTRIM', key, 0, limit - 1)
-        redis.call('EXPIRE', key, expiry)
-        acquired = 1
+local n = #KEYS
+local full = {}
+local admitted = 1
+for i = 1, n do
+    local limit = tonumber(ARGV[2 * i - 1])
+    local entry = redis.call('LINDEX', KEYS[i], limit - 1)
+    if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i]) then
+        admitted = 0
+        full[i] = entry
+    else
+        full[i] = '-'
     end
 end
-
-local low, high = 0, redis.call('LLEN', key) - 1
+if admitted == 1 then
+    for i = 1, n do
+        local limit = tonumber(ARGV[2 * i - 1])
+        redis.call('LPUSH', KEYS[i], now)
+        redis.call('LTRIM', KEYS[i], 0, limit - 1)
+        redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 * i]))
+    end
+end
+local window_start = now - tonumber(ARGV[2 * n])
+local low, high = 0, redis.call('LLEN', KEYS[n]) - 1
 local count, oldest = 0, now
 while low <= high do
     local mid = math.floor((low + high) / 2)
-    local value = tonumber(redis.call('LINDEX', key, mid))
+    local value = tonumber(redis.call('LINDEX', KEYS[n], mid))
     if value >= window_start then
         count = mid + 1
         oldest = value
@@ -70,97 +68,85 @@ while low <= high do
         high = mid - 1
     end
 end
--- One bulk string rather than an array: the cheapest reply for the client to parse.
-return acquired .. ' ' .. count .. ' ' .. tostring(oldest) .. ' ' .. tostring(now)
+return admitted .. ' ' .. tostring(now) .. ' ' .. count .. ' ' .. tostring(oldest) .. ' '
+    .. table.concat(full, ' ')
 """
+_SHA = hashlib.sha1(ADMIT.encode(), usedforsecurity=False).hexdigest()
+
+
+class RedisClient(Protocol):
+    """A single server (:class:`RedisNode`) or a cluster (:class:`RedisCluster`)."""
+
+    def execute(self, key: bytes, command: bytes, *, within: float) -> Awaitable[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class WindowState:
-    """One check's result: admitted or not, admissions in the window, when one leaves."""
+    """One check's result against a request's windows (the last one is reported)."""
 
     allowed: bool
-    count: int
-    reset_after: float
+    count: int  # admissions in the reported window, this one included
+    reset_after: float  # seconds until the reported window's oldest admission leaves it
+    full: tuple[int, ...] = ()  # indexes of the windows that refused
+    wait: float = 0.0  # when refused: seconds until every full window has room
 
 
-def window_key(identity: tuple[str, ...]) -> str:
-    """The identifier passed to ``limits``: hash-tagged so a window is on one Cluster slot."""
-    return "{" + "/".join(identity) + "}"
+def window_identifier(client: str, scope: Sequence[str]) -> str:
+    """``{client}/scope…``: the hash tag keeps all of a client's windows on one slot."""
+    return "/".join(("{" + client + "}", *scope))
 
 
 class RedisWindow:
-    """The shared window in Redis: ``limits``' storage for keys and health, and one
-    pipelined connection (:mod:`gateway.rate_limit.pipeline`) for the checks."""
+    """Admits against a request's windows with one ``EVALSHA`` through ``client``."""
 
-    def __init__(self, url: str, *, key_prefix: str, connect_timeout: float) -> None:
-        pool_options: dict[str, Any] = {
-            "max_connections": 4,  # health pings only; checks use the pipelined connection
-            "socket_connect_timeout": connect_timeout,
-            "retry": Retry(NoBackoff(), 0),
-        }
-        self._pool: ConnectionPool = ConnectionPool.from_url(url, **pool_options)
-        storage_options: dict[str, Any] = {"connection_pool": self._pool}
-        self._storage = RedisStorage(
-            f"async+{url}", implementation="redispy", key_prefix=key_prefix, **storage_options
+    def __init__(self, client: RedisClient, *, key_prefix: str) -> None:
+        self._client = client
+        self._prefix = key_prefix
+        self._suffixes: dict[Quota, str] = {}
+        self._tails: dict[tuple[Quota, ...], bytes] = {}
+
+    def key(self, quota: Quota, identifier: str) -> str:
+        """``<prefix>:LIMITER/{203.0.113.7}/checkout/cochlearfit/10/1/minute``."""
+        suffix = self._suffixes.get(quota)
+        if suffix is None:
+            # limits' own key_for, asked once per quota: the key is what it would build.
+            marker = "\x00"
+            suffix = self._suffixes[quota] = quota.item.key_for(marker).split(marker, 1)[1]
+        return f"{self._prefix}:LIMITER/{identifier}{suffix}"
+
+    def _command(self, windows: Sequence[tuple[Quota, str]], keys: list[bytes]) -> bytes:
+        """``EVALSHA sha n key… limit expiry…`` in RESP; the constant parts built once."""
+        quotas = tuple(quota for quota, _ in windows)
+        tail = self._tails.get(quotas)
+        if tail is None:
+            args = [str(v).encode() for quota in quotas for v in (quota.amount, quota.window)]
+            tail = self._tails[quotas] = b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+        count = b"%d" % len(keys)
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$%d\r\n%s\r\n" % (
+            3 + 3 * len(keys),
+            _SHA.encode(),
+            len(count),
+            count,
         )
-        bridge = self._storage.bridge
-        assert isinstance(bridge, RedispyBridge)
-        # limits types its client as a protocol; with implementation="redispy" it is this.
-        self._client = cast(Redis, bridge.get_connection())
-        self._checks = PipelinedRedis(url, connect_timeout=connect_timeout)
-        self._sha = hashlib.sha1(ACQUIRE_AND_COUNT.encode(), usedforsecurity=False).hexdigest()
+        return head + b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys) + tail
 
-    def key(self, quota: Quota, identity: tuple[str, ...]) -> str:
-        """The Redis key of a window: ``<prefix>:LIMITER/{class/shop/ip}/10/1/minute``."""
-        return self._storage.bridge.prefixed_key(quota.item.key_for(window_key(identity)))
-
-    async def hit(self, quota: Quota, identity: tuple[str, ...], *, within: float) -> WindowState:
-        """Try to take one unit, with a deadline of ``within`` seconds.
-
-        Raises :class:`RedisUnavailable` (or :class:`ReplyError`) for the caller's
-        failure policy.
-        """
-        command = pack(
-            "EVALSHA", self._sha, 1, self.key(quota, identity), quota.amount, quota.window, 1
-        )
+    async def hit(self, windows: Sequence[tuple[Quota, str]], *, within: float) -> WindowState:
+        """Take one unit in every window or in none; raises for the caller's failure policy
+        (:class:`RedisUnavailable`, :class:`ReplyError`)."""
+        keys = [self.key(quota, identifier).encode() for quota, identifier in windows]
+        command = self._command(windows, keys)
+        route = keys[0]
         try:
-            reply = await self._checks.call(command, within=within)
+            reply = await self._client.execute(route, command, within=within)
         except ReplyError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
+            if exc.kind != "NOSCRIPT":
                 raise
-            # First call on this server, or after a restart or SCRIPT FLUSH.
-            await self._checks.call(pack("SCRIPT", "LOAD", ACQUIRE_AND_COUNT), within=within)
-            reply = await self._checks.call(command, within=within)
-        acquired, count, oldest, now = reply.split()
-        reset_after = float(oldest) + quota.window - float(now)
-        return WindowState(acquired == b"1", int(count), reset_after)
-
-    async def ping(self) -> None:
-        await self._client.ping()
-
-    async def aclose(self) -> None:
-        await self._checks.aclose()
-        await self._client.aclose()
-        await self._pool.disconnect()
-
-
-class MemoryWindow:
-    """An in-process window: ``limits``' memory storage with the moving-window strategy."""
-
-    def __init__(self) -> None:
-        self._storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._storage)
-
-    async def hit(self, quota: Quota, identity: tuple[str, ...]) -> WindowState:
-        key = window_key(identity)
-        allowed = await self._limiter.hit(quota.item, key)
-        stats = await self._limiter.get_window_stats(quota.item, key)
-        return WindowState(allowed, quota.amount - stats.remaining, stats.reset_time - time.time())
-
-    async def aclose(self) -> None:
-        # limits runs its expiry sweep as a task; stop it with the event loop's owner.
-        timer = self._storage.timer
-        if timer is not None and not timer.done():
-            timer.cancel()
-            await asyncio.gather(timer, return_exceptions=True)
+            # First call on this server, or after a restart, failover or SCRIPT FLUSH.
+            await self._client.execute(route, pack("SCRIPT", "LOAD", ADMIT), within=within)
+            reply = await self._client.execute(route, command, within=within)
+        admitted, now_text, count, oldest, *full_entries = reply.split()
+        now = float(now_text)
+        full = tuple(i for i, entry in enumerate(full_entries) if entry != b"-")
+        wait = max((float(full_entries[i]) + windows[i][0].window - now for i in full), default=0.0)
+        reset_after = float(oldest) + windows[-1][0].window - now
+        return WindowState(admitted == b"1", int(count), reset_after, full, wait)

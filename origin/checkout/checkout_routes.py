@@ -24,6 +24,8 @@ from origin.web import SHOP_HEADER, read_json_object
 from shared.errors import BadRequest
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+_EMAIL_LABEL = r"[^@\s\x00-\x1f\x7f.]{1,63}"
+EMAIL_PATTERN = rf"^[^@\s\x00-\x1f\x7f]{{1,64}}@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL}){{1,8}}$"
 
 
 class CheckoutRequest(StrictBody):
@@ -38,9 +40,11 @@ class CheckoutRequest(StrictBody):
         default=None, alias="couponCode"
     )
     rental_days: int | None = Field(default=None, alias="rentalDays")
-    customer_email: (
-        Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")] | None
-    ) = Field(default=None, alias="customerEmail")
+    # What Stripe accepts as customer_email (a dotted domain, no control characters): an
+    # address it would refuse must be a 400 here, not a released hold and a 502 after it.
+    customer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
+        default=None, alias="customerEmail"
+    )
 
 
 def _idempotency_key(request: Request) -> str | None:

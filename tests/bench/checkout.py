@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from origin import migrate  # noqa: E402
+from tests.bench.checkout_load import drive, raw_ceiling, sample_lock_waits  # noqa: E402
 from tests.bench.cpu import CpuMeter, per_checkout_ms  # noqa: E402
-from tests.bench.load import drive, raw_ceiling, sample_lock_waits  # noqa: E402
 from tests.support import databases  # noqa: E402
 from tests.support.processes import free_port, start_process, start_uvicorn  # noqa: E402
 

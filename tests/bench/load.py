@@ -1,126 +1,127 @@
-"""The load driver of ``make bench-checkout``: workers, latencies, lock-wait sampling, and the
-raw hot-row ceiling (the hold's SQL alone, driven by asyncpg)."""
+"""Load for the gateway benchmark: ``wrk`` (one thread), CPU and Redis accounting.
+
+Every request carries one of 50,000 client IPs (a wrk Lua script), so every request is
+admitted and each rate-limit window stays small, as with real traffic.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import statistics
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import asyncpg
+import redis
 
+PATH = "/api/cart"
+IP_SPACE = 50_000
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local n = counter %% %(space)d
+  wrk.headers["cf-connecting-ip"] = "10." .. math.floor(n / 65536) .. "." ..
+      (math.floor(n / 256) %% 256) .. "." .. (n %% 256)
+  return wrk.format(nil)
+end
+"""
 
-
-async def drive(
-    call: Callable[[int], Awaitable[int]], *, concurrency: int, seconds: float
-) -> dict[str, Any]:
-    """Run ``call`` from ``concurrency`` workers; a call answers its HTTP-like status."""
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    errors = 0
-    counter = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker() -> None:
-        nonlocal errors, counter
-        while time.monotonic() < deadline:
-            counter += 1
-            started = time.perf_counter()
-            status = await call(counter)
-            statuses[str(status)] = statuses.get(str(status), 0) + 1
-            if status in (200, 201):
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors += 1
-
-    started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.monotonic() - started
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "seconds": round(elapsed, 2),
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "concurrency": concurrency,
-        "statuses": statuses,
-    }
+# Redis commands that run inside the rate-limit script (not round trips of their own).
+SCRIPT_INTERNAL = {"time", "lindex", "lpush", "ltrim", "expire", "llen"}
 
 
-async def sample_lock_waits(dsn: str, stop: asyncio.Event) -> dict[str, Any]:
-    """How many backends wait on a lock, sampled every 20 ms while the load runs."""
-    connection = await asyncpg.connect(dsn)
-    samples: list[int] = []
-    try:
-        while not stop.is_set():
-            waiting = await connection.fetchval(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            samples.append(int(waiting))
-            await asyncio.sleep(0.02)
-    finally:
-        await connection.close()
-    return {
-        "samples": len(samples),
-        "mean_backends_waiting_on_lock": round(statistics.fmean(samples), 3) if samples else 0,
-        "max_backends_waiting_on_lock": max(samples, default=0),
-        "share_of_samples_with_a_lock_wait": round(
-            sum(1 for s in samples if s) / len(samples), 3
-        ) if samples else 0,
-    }  # fmt: skip
+@dataclass
+class Target:
+    name: str
+    url: str
+    pid: int
+    headers: dict[str, str] = field(default_factory=dict)
+    redis_url: str | None = None  # a gateway's own Redis: its commandstats are its alone
+    redis_pid: int | None = None
 
 
-async def raw_ceiling(dsn: str, *, concurrency: int, seconds: float) -> dict[str, Any]:
-    """The hold's SQL alone, on the hot row: the most this database can do for it."""
-    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
-    assert pool is not None
-    variant_id = await pool.fetchval("SELECT id FROM variants WHERE sku = 'hot'")
-    await pool.execute(
-        "INSERT INTO checkout_intents (id, shop_id, fingerprint, created_at) "
-        "VALUES ('bench-intent', 'bench', 'f', now()) ON CONFLICT DO NOTHING"
+@dataclass
+class LoadResult:
+    rps: float
+    requests: int
+    non_2xx: int
+    errors: int
+    p50_ms: float | None
+    p99_ms: float | None
+    cpu_us: dict[str, float]  # CPU per request of each process involved
+
+
+_LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def write_script(directory: Path) -> Path:
+    script = directory / "ips.lua"
+    script.write_text(WRK_SCRIPT % {"space": IP_SPACE})
+    return script
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    wrk: str,
+    target: Target,
+    connections: int,
+    seconds: int,
+    script: Path,
+    pids: dict[str, int],
+) -> LoadResult:
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    for name, value in target.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = subprocess.run(
+        [*command, target.url + PATH], capture_output=True, text=True, timeout=seconds + 30
+    )
+    after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    output = result.stdout
+    if "requests in" not in output:
+        raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
+    return LoadResult(
+        rps=rps,
+        requests=requests,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        p50_ms=latency.get("50"),
+        p99_ms=latency.get("99"),
+        cpu_us={
+            name: round(1e6 * (after[name] - before[name]) / max(requests, 1), 1) for name in pids
+        },
     )
 
-    async def call(i: int) -> int:
-        hold_id = f"raw_{uuid.uuid4().hex}"
-        async with pool.acquire() as connection, connection.transaction():
-            taken = await connection.execute(
-                "UPDATE variants SET available = available - 1, updated_at = now() "
-                "WHERE id = $1 AND available >= 1",
-                variant_id,
-            )
-            if taken != "UPDATE 1":
-                return 409
-            await connection.execute(
-                "INSERT INTO inventory_holds (id, shop_id, intent_id, status, active_key, "
-                "stripe_idempotency_key, expires_at, currency, amount_total, deposit_total, "
-                "rental_days, price_changed, pricing, payment_status, created_at, updated_at) "
-                "VALUES ($1, 'bench', 'bench-intent', 'active', $1, $1, now() + interval "
-                "'30 minutes', 'usd', 2500, 0, 0, false, '{}', 'pending', now(), now())",
-                hold_id,
-            )
-            await connection.execute(
-                "INSERT INTO hold_items (hold_id, pool, variant_id, sku, variant_key, quantity) "
-                "VALUES ($1, 'shop', $2, 'hot', 'hot|size=m', 1)",
-                hold_id,
-                variant_id,
-            )
-        return 201
 
-    stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_lock_waits(dsn, stop))
-    result = await drive(call, concurrency=concurrency, seconds=seconds)
-    stop.set()
-    result["lock_waits"] = await sampler
-    await pool.close()
-    return result
+def commandstats(url: str) -> dict[str, int]:
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+
+
+def round_trips(before: dict[str, int], after: dict[str, int]) -> tuple[int, int]:
+    """(commands sent by clients, EVALSHA among them) between two commandstats readings."""
+    delta = {
+        k: after.get(k, 0) - before.get(k, 0)
+        for k in after
+        if k not in {"info", "hello"} and not k.startswith("client")
+    }
+    sent = sum(v for k, v in delta.items() if k not in SCRIPT_INTERNAL)
+    return sent, delta.get("evalsha", 0)

@@ -121,9 +121,10 @@ async def serve(
 class PrivateRedis:
     """A redis-server on a free port in a temp dir, which a test may stop and restart."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.directory = directory
+        self.extra_args = extra_args  # e.g. --requirepass, or TLS (then "--port 0")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -146,6 +147,7 @@ class PrivateRedis:
                 "no",
                 "--dir",
                 str(self.directory),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -29,18 +29,12 @@ SHOP = {"x-shop-id": "e2e-shop"}
 WEBHOOK_SECRET = b"whsec_test"
 
 
-@pytest.fixture(scope="module", params=["http1", "aiohttp", "httpx"])
+@pytest.fixture(scope="module")
 def gateway(
-    request: pytest.FixtureRequest,
-    upstream: ServiceProcess,
-    tmp_path_factory: pytest.TempPathFactory,
+    upstream: ServiceProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
-    """A gateway per upstream transport: each must forward the same bytes."""
     env = gateway_env(
-        upstream.url,
-        GATEWAY_MAX_BODY_BYTES="1024",
-        GATEWAY_UPSTREAM_TIMEOUT_SECONDS="1",
-        GATEWAY_UPSTREAM_TRANSPORT=request.param,
+        upstream.url, GATEWAY_MAX_BODY_BYTES="1024", GATEWAY_UPSTREAM_TIMEOUT_SECONDS="1"
     )
     service = start_gateway(tmp_path_factory.mktemp("e2e"), env, access_log=True)
     try:

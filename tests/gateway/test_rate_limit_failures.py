@@ -20,20 +20,21 @@ from gateway.rate_limit import (
     FailureMode,
     RateLimiter,
     parse_quota,
+    parse_redis_target,
 )
 from gateway.settings import Settings
 from tests.gateway.conftest import PrivateRedis, front_door, serve
 
 COOLDOWN = 0.3
 QUOTA = parse_quota("checkout", "6/minute")
-WHO = ("checkout", "shop-a", "203.0.113.1")
+WHO = (("checkout", "shop-a"), "203.0.113.1")
 
 
 def make_limiter(
     server: PrivateRedis, mode: FailureMode, metrics: GatewayMetrics, replicas: int = 1
 ) -> RateLimiter:
     return RateLimiter(
-        redis_url=server.url,
+        target=parse_redis_target(server.url),
         key_prefix="failures",
         timeout=0.05,
         failure_mode=mode,
@@ -52,7 +53,7 @@ async def wait_for_redis_again(limiter: RateLimiter, quota_name: str = "probe") 
     quota = parse_quota(quota_name, "1000/minute")
     while time.monotonic() < deadline:
         try:
-            if (await limiter.check(quota, ("probe",))).backend is Backend.REDIS:
+            if (await limiter.check(quota, ("probe",), "probe")).backend is Backend.REDIS:
                 return
         except BackendUnavailable:
             pass
@@ -65,11 +66,11 @@ async def test_fallback_limits_in_process_at_the_replica_share_then_recovers(
 ) -> None:
     metrics = GatewayMetrics()
     limiter = make_limiter(private_redis, FailureMode.FALLBACK, metrics, replicas=2)
-    assert (await limiter.check(QUOTA, WHO)).backend is Backend.REDIS
+    assert (await limiter.check(QUOTA, *WHO)).backend is Backend.REDIS
     private_redis.stop()
 
     started = time.monotonic()
-    decisions = [await limiter.check(QUOTA, WHO) for _ in range(8)]
+    decisions = [await limiter.check(QUOTA, *WHO) for _ in range(8)]
     assert time.monotonic() - started < 1.0
     assert {d.backend for d in decisions} == {Backend.FALLBACK}
     # 6 per minute over 2 expected replicas: each process admits 3 on its own.
@@ -90,7 +91,7 @@ async def test_fallback_limits_in_process_at_the_replica_share_then_recovers(
 
     private_redis.start()
     await wait_for_redis_again(limiter)
-    decision = await limiter.check(QUOTA, WHO)
+    decision = await limiter.check(QUOTA, *WHO)
     assert decision.backend is Backend.REDIS
     assert decision.allowed  # the restarted Redis has an empty window
     assert sample(metrics, "gateway_ratelimit_breaker_open") == 0
@@ -104,7 +105,7 @@ async def test_open_mode_admits_everything_while_redis_is_down(
     metrics = GatewayMetrics()
     limiter = make_limiter(private_redis, FailureMode.OPEN, metrics)
     private_redis.stop()
-    decisions = [await limiter.check(QUOTA, WHO) for _ in range(10)]
+    decisions = [await limiter.check(QUOTA, *WHO) for _ in range(10)]
     assert all(d.allowed and d.backend is Backend.OPEN for d in decisions)
     assert (
         sample(metrics, "gateway_ratelimit_fallback_total", mode="open", decision="allowed") == 10
@@ -120,26 +121,26 @@ async def test_closed_mode_refuses_while_redis_is_down(private_redis: PrivateRed
     private_redis.stop()
     for _ in range(5):
         with pytest.raises(BackendUnavailable):
-            await limiter.check(QUOTA, WHO)
+            await limiter.check(QUOTA, *WHO)
     assert (
         sample(metrics, "gateway_ratelimit_fallback_total", mode="closed", decision="rejected") == 5
     )
     private_redis.start()
     await wait_for_redis_again(limiter)
-    assert (await limiter.check(QUOTA, WHO)).allowed
+    assert (await limiter.check(QUOTA, *WHO)).allowed
     await limiter.aclose()
 
 
 async def test_a_hung_redis_costs_at_most_the_deadline(private_redis: PrivateRedis) -> None:
     metrics = GatewayMetrics()
     limiter = make_limiter(private_redis, FailureMode.FALLBACK, metrics)
-    await limiter.check(QUOTA, WHO)
+    await limiter.check(QUOTA, *WHO)
     private_redis.pause()
     try:
         durations = []
         for _ in range(6):
             started = time.monotonic()
-            decision = await limiter.check(QUOTA, WHO)
+            decision = await limiter.check(QUOTA, *WHO)
             durations.append(time.monotonic() - started)
             assert decision.backend is Backend.FALLBACK
         # Three calls wait out the 50 ms deadline; then the breaker skips Redis entirely.

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import conformance
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -102,6 +104,7 @@ def start_process(
     )
     log_file.close()
     service = ServiceProcess(name=name, port=port, proc=proc, log_path=log_path, env=dict(env))
+    conformance.forget(service.url)
     _wait_ready(service, health_path, timeout)
     return service
 
@@ -130,7 +133,11 @@ def start_uvicorn(
         "--no-access-log",
         *extra_args,
     ]
-    return start_process(name, args, port=port, env=env, log_dir=log_dir, health_path=health_path)
+    service = start_process(
+        name, args, port=port, env=env, log_dir=log_dir, health_path=health_path
+    )
+    conformance.register_process(factory, service.url, env)
+    return service
 
 
 @contextlib.contextmanager

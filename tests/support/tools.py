@@ -20,6 +20,11 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
+    Tool("chromium", "apt-get install chromium", "rendering docs/api/index.html offline"),
+    Tool(
+        "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
+    ),
+    Tool("openssl", "apt-get install openssl", "TLS certificates for the Redis TLS tests"),
 )
 
 

@@ -1,21 +1,22 @@
-"""One pipelined Redis connection for the rate-limit check, with loop-independent deadlines.
+"""One pipelined connection to one Redis server: the gateway's only Redis client.
 
-Why not the redis-py client for the hot path (measured with ``tests/bench/gateway.py``):
+Why not redis-py (measured with ``tests/bench/gateway.py``):
 
 - Its deadline, like any ``asyncio.timeout`` around an awaited reply, counts the time the
-  waiting coroutine spends queued behind other requests on a busy event loop. At
-  saturation that alone passed 50 ms, so a healthy Redis was declared failed and the
-  breaker moved the gateway to its in-process fallback — exactly under the load where the
-  shared limit matters most. Here replies are parsed in ``data_received`` and resolve their
-  futures there; a deadline only fails a call whose reply had not arrived by the first
-  I/O poll after it expired, however late the waiting coroutine then resumes.
-- Its per-command machinery (pool lock, retry wrapper, timing hooks, RESP3 parsing in
-  coroutines) cost about as much CPU as the rest of a forwarded request. Here concurrent
-  checks share one connection: commands queued in one loop turn go out in one write, and
-  replies are matched in order (Redis answers a connection's commands in order).
+  waiting coroutine spends queued behind other requests on a busy event loop; at
+  saturation that alone passed 50 ms and moved a healthy gateway to its fallback. Here
+  replies are parsed in ``data_received`` and resolve their futures there; a deadline only
+  fails a call whose reply had not arrived by the first I/O poll after it expired.
+- Its per-command machinery (pool lock, retry wrapper, RESP3 parsing in coroutines) cost
+  about as much CPU as the rest of a forwarded request. Here concurrent calls share one
+  connection: commands queued in one loop turn go out in one write, and replies are matched
+  in order (Redis answers a connection's commands in order).
 
-Only what the rate limiter sends is supported: commands of bulk strings, and replies of
-the five RESP2 types.
+Set-up on connect: TLS (``rediss://``), ``AUTH [user] password`` and ``SELECT db``, sent
+pipelined before any command; a refused AUTH or SELECT fails the call with its reason.
+Failures: :class:`RedisUnavailable` (``timeout`` or ``error``) for the caller's failure
+policy, :class:`ReplyError` for an error reply. Tested in
+``tests/gateway/test_redis_node.py`` (framing, TLS, AUTH, database, reconnect, deadlines).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import asyncio
 import ssl
 import time
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any, cast
 
-from redis.asyncio.connection import SSLConnection, parse_url
+from gateway.rate_limit.resp import Incomplete, ReplyError, pack, parse
 
-__all__ = ["PipelinedRedis", "RedisUnavailable", "ReplyError"]
+__all__ = ["RedisNode", "RedisUnavailable"]
 
 # A connection whose oldest command has waited this long without a reply is taken for
 # dead (a peer that vanished without closing) and replaced on the next call.
@@ -44,52 +46,6 @@ class RedisUnavailable(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
-
-
-class ReplyError(Exception):
-    """Redis answered with an error reply (``-ERR …``, ``-NOSCRIPT …``)."""
-
-
-class _Incomplete(Exception):
-    pass
-
-
-def pack(*args: bytes | str | int | float) -> bytes:
-    """A command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-def parse(buffer: bytearray, pos: int) -> tuple[Any, int]:
-    """One reply starting at ``pos``: (value, next position); :class:`_Incomplete` if cut."""
-    end = buffer.find(b"\r\n", pos)
-    if end < 0:
-        raise _Incomplete
-    kind, line = buffer[pos], bytes(buffer[pos + 1 : end])
-    if kind == 43:  # '+'
-        return line, end + 2
-    if kind == 45:  # '-'
-        return ReplyError(line.decode(errors="replace")), end + 2
-    if kind == 58:  # ':'
-        return int(line), end + 2
-    if kind == 36:  # '$'
-        size = int(line)
-        if size < 0:
-            return None, end + 2
-        if len(buffer) < end + 4 + size:
-            raise _Incomplete
-        return bytes(buffer[end + 2 : end + 2 + size]), end + 4 + size
-    if kind == 42:  # '*'
-        count = int(line)
-        items, pos = [], end + 2
-        for _ in range(max(count, 0)):
-            item, pos = parse(buffer, pos)
-            items.append(item)
-        return (items if count >= 0 else None), pos
-    raise ValueError(f"unexpected RESP reply type {chr(kind)!r}")
 
 
 class _Protocol(asyncio.Protocol):
@@ -118,7 +74,7 @@ class _Protocol(asyncio.Protocol):
                     future.set_exception(value)
                 else:
                     future.set_result(value)
-        except _Incomplete:
+        except Incomplete:
             pass
         except ValueError as exc:
             self.abort(RedisUnavailable("error", f"protocol error: {exc}"))
@@ -129,6 +85,8 @@ class _Protocol(asyncio.Protocol):
         self._fail_all(RedisUnavailable("error", f"connection lost: {exc!r}"))
 
     def send(self, command: bytes) -> asyncio.Future[Any]:
+        if self.closed:
+            raise RedisUnavailable("error", "connection closed")
         if len(self._pending) >= MAX_PENDING:
             raise RedisUnavailable("error", "too many commands awaiting replies")
         future: asyncio.Future[Any] = self._loop.create_future()
@@ -172,31 +130,68 @@ def _retrieve(task: asyncio.Task[_Protocol]) -> None:
         task.exception()
 
 
-class PipelinedRedis:
-    """Sends commands over one shared connection, reconnecting after it is lost."""
+def _discard(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # an ASKING reply nobody awaits
 
-    def __init__(self, url: str, *, connect_timeout: float) -> None:
-        self._options = parse_url(url)
+
+class RedisNode:
+    """Sends commands to one server over one shared connection, reconnecting when lost."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "localhost",
+        port: int = 6379,
+        unix_path: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        db: int = 0,
+        connect_timeout: float,
+    ) -> None:
+        self.address = (host, port)
+        self._unix_path = unix_path
+        self._tls = tls
+        self._setup: list[bytes] = []
+        if password is not None:
+            credentials = [username, password] if username else [password]
+            self._setup.append(pack("AUTH", *credentials))
+        if db:
+            self._setup.append(pack("SELECT", db))
         self._connect_timeout = connect_timeout
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
 
-    async def call(self, command: bytes, *, within: float) -> Any:
+    async def call(self, command: bytes, *, within: float, asking: bool = False) -> Any:
         """Send ``command`` (see :func:`pack`) and return its reply.
 
-        Raises :class:`RedisUnavailable` (timeout, connection trouble) or
-        :class:`ReplyError`. The deadline, ``within`` seconds, covers connecting and the reply.
-        (An asyncio timeout would not do: see the module docstring.)
+        ``asking`` sends ``ASKING`` first, in the same write (a Cluster ``-ASK`` redirect).
+        Raises :class:`RedisUnavailable` or :class:`ReplyError`. The deadline, ``within``
+        seconds, covers connecting and the reply (not an asyncio timeout: see above).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        protocol = await self._connected(deadline)
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            protocol = await self._connected(deadline)
+        if asking:
+            protocol.send(b"*1\r\n$6\r\nASKING\r\n").add_done_callback(_discard)
         future = protocol.send(command)
         timer = loop.call_at(deadline, self._expire, loop, protocol, future, 2)
         try:
             return await future
         finally:
             timer.cancel()
+
+    def execute(self, key: bytes, command: bytes, *, within: float) -> Awaitable[Any]:
+        """:meth:`call` (a single server holds every key; the same shape as a cluster's).
+
+        Not a coroutine of its own: one frame less per rate-limit check."""
+        return self.call(command, within=within)
+
+    async def ping(self, *, within: float) -> None:
+        await self.call(b"*1\r\n$4\r\nPING\r\n", within=within)
 
     async def aclose(self) -> None:
         if self._connecting is not None:
@@ -232,34 +227,18 @@ class PipelinedRedis:
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
-        options = self._options
         async with asyncio.timeout(self._connect_timeout):
-            if "path" in options:
+            if self._unix_path is not None:
                 _, protocol = await loop.create_unix_connection(
-                    lambda: _Protocol(loop), options["path"]
+                    lambda: _Protocol(loop), self._unix_path
                 )
             else:
-                tls = (
-                    ssl.create_default_context()
-                    if options.get("connection_class") is SSLConnection
-                    else None
-                )
+                host, port = self.address
                 _, protocol = await loop.create_connection(
-                    lambda: _Protocol(loop),
-                    options.get("host", "localhost"),
-                    options.get("port", 6379),
-                    ssl=tls,
+                    lambda: _Protocol(loop), host, port, ssl=self._tls
                 )
-            setup = []
-            if options.get("password"):
-                credentials = [options["password"]]
-                if options.get("username"):
-                    credentials.insert(0, options["username"])
-                setup.append(protocol.send(pack("AUTH", *credentials)))
-            if options.get("db"):
-                setup.append(protocol.send(pack("SELECT", options["db"])))
             try:
-                await asyncio.gather(*setup)
+                await asyncio.gather(*(protocol.send(command) for command in self._setup))
             except ReplyError as exc:
                 protocol.abort(RedisUnavailable("error", str(exc)))
                 raise RedisUnavailable("error", f"setting up the connection: {exc}") from exc
@@ -275,7 +254,7 @@ class PipelinedRedis:
         if future.done():
             return
         if hops:
-            loop.call_soon(PipelinedRedis._expire, loop, protocol, future, hops - 1)
+            loop.call_soon(RedisNode._expire, loop, protocol, future, hops - 1)
             return
         if protocol.stale():
             protocol.abort(RedisUnavailable("timeout", "no reply; connection replaced"))
