@@ -40,22 +40,11 @@ from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
 from shared.settings import settings_or_exit
+from shared.workers import refuse_worker_processes
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("gateway")
-
-
-def _json_server_logs() -> None:
-    """Send uvicorn's own lines through the JSON handler, so they carry the request id.
-
-    Only loggers uvicorn gave a handler are re-routed: ``--no-access-log`` stays off.
-    """
-    for name in ("uvicorn", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if logger.handlers:
-            logger.handlers.clear()
-            logger.propagate = True
 
 
 def _owned_routes(settings: Settings, metrics: GatewayMetrics) -> list[BaseRoute]:
@@ -90,9 +79,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the gateway; settings come from the environment when not given."""
     settings = settings or settings_or_exit(Settings, "gateway")
     configure_logging("gateway", settings.log_level)
-    _json_server_logs()
     disable_created_metrics()  # type: ignore[no-untyped-call]
+    refuse_worker_processes("gateway")
     metrics = GatewayMetrics()
+    metrics.start_series(str(settings.gateway_redis_failure_mode))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[GatewayState]:

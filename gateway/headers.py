@@ -3,7 +3,8 @@
 Hop-by-hop headers (RFC 9110 §7.6.1, and any header a ``Connection`` field names) describe
 one connection and are dropped both ways. Towards the origin the gateway also drops what
 only it may set — the front-door token never leaves the gateway, and ``x-gateway-token``,
-``x-client-ip`` and ``x-request-id`` are replaced by its own values. Headers are ASGI pairs
+``x-client-ip``, ``x-request-id`` and ``traceparent`` are replaced by its own values (the
+trace continues with the gateway's span as the origin's parent). Headers are ASGI pairs
 of lower-case bytes.
 """
 
@@ -37,6 +38,7 @@ _REQUEST_DROP = HOP_BY_HOP | {
     b"x-gateway-token",
     b"x-client-ip",
     b"x-request-id",
+    b"traceparent",
 }
 
 # The gateway's own server adds these; passing the origin's on would duplicate them.
@@ -65,12 +67,15 @@ def request_headers(
     origin_token: bytes,
     client_ip: bytes,
     request_id: bytes,
+    traceparent: bytes | None = None,
 ) -> Headers:
     """The headers sent to the origin for a client request with ``headers``."""
     forwarded = _filtered(headers, _REQUEST_DROP)
     forwarded.append((b"x-gateway-token", origin_token))
     forwarded.append((b"x-client-ip", client_ip))
     forwarded.append((b"x-request-id", request_id))
+    if traceparent is not None:
+        forwarded.append((b"traceparent", traceparent))
     return forwarded
 
 

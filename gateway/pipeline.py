@@ -131,7 +131,7 @@ class ForwardEndpoint:
             state = gateway_state(scope)
             if self.quota is not None:  # a class switched off is not limited at all
                 fields = await self._rate_limit(state["limiter"], self.quota, shop, ip)
-            await state["proxy"].forward(
+            status = await state["proxy"].forward(
                 scope,
                 body,
                 send,
@@ -140,6 +140,7 @@ class ForwardEndpoint:
                 request_id=scope["state"]["request_id"],
                 extra_headers=fields,
             )
+            self.metrics.origin_answered(shop, status)
         except AppError as exc:
             # Error responses of a limited route carry the RateLimit fields as well.
             for name, value in fields:
@@ -184,7 +185,7 @@ class ForwardEndpoint:
         fields = rate_limit_fields(decision, quota)
         if decision.allowed:
             return fields
-        shop_label = self.metrics.shop_label(shop or "none")
+        shop_label = self.metrics.shops.label(shop)
         limits = ",".join(q.name for q in decision.refused_by)
         context = {"route": rule.path, "shop": shop, "clientIp": ip.value, "limit": limits}
         if self.shadow:

@@ -21,6 +21,7 @@ from gateway.headers import Headers, request_headers, response_headers
 from gateway.metrics import GatewayMetrics
 from gateway.upstream import ERROR_TABLE, BodyInterrupted, UpstreamError, UpstreamPool
 from shared.errors import Unavailable
+from shared.trace import current_trace
 
 __all__ = ["OriginProxy"]
 
@@ -51,17 +52,19 @@ class OriginProxy:
         client_ip: str,
         request_id: str,
         extra_headers: Headers,
-    ) -> None:
-        """Send the request to the origin and stream its response to ``send``.
+    ) -> int:
+        """Send the request to the origin and stream its response to ``send``; its status.
 
         Raises :class:`shared.errors.Unavailable` (502/504) when no response arrives.
         """
         method: str = scope["method"]
+        trace = current_trace()
         headers = request_headers(
             scope["headers"],
             origin_token=self._token,
             client_ip=client_ip.encode(),
             request_id=request_id.encode(),
+            traceparent=trace.header().encode() if trace is not None else None,
         )
         if body or method in _BODY_METHODS:
             headers.append((b"content-length", b"%d" % len(body)))
@@ -93,7 +96,7 @@ class OriginProxy:
             )
             if response.complete:
                 await send({"type": "http.response.body", "body": response.take_buffered()})
-                return
+                return response.status
             # One piece behind, so the last one goes out marked as last.
             previous = response.take_buffered()
             while chunk := await response.next_chunk():
@@ -107,6 +110,7 @@ class OriginProxy:
             raise
         finally:
             response.release()
+        return response.status
 
     async def origin_reachable(self) -> bool:
         """Whether the origin answers its ``/healthz`` (for ``/readyz``) within 1 s."""

@@ -69,7 +69,9 @@ ALLOWLIST: tuple[RouteRule, ...] = (
 )
 
 GATEWAY_OWNED: frozenset[str] = frozenset({"/healthz", "/readyz", "/metrics"})
-FRONT_DOOR_EXEMPT: frozenset[str] = frozenset({"/healthz", "/readyz"})
+# Probes and Prometheus reach the gateway inside the cluster, not through the front door (and
+# Prometheus cannot send the front-door header); GATEWAY_METRICS_TOKEN guards /metrics.
+FRONT_DOOR_EXEMPT: frozenset[str] = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _BY_PATH = {rule.path: rule for rule in ALLOWLIST}
 

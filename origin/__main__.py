@@ -1,4 +1,4 @@
-"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds``."""
+"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds | audit``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import contextlib
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from origin import migrate
+from origin.audit import AuditReport, Pool, audit_orders, audit_stock
 from origin.catalog.catalog_file import CatalogError, load_catalog
 from origin.catalog.seed import SeedReport, seed_catalog
 from origin.checkout.reaper import reap_once
@@ -19,6 +21,7 @@ from origin.inventory.central_policy import CentralInventory, central_catalog
 from origin.inventory.central_pool import CentralPoolUnavailable
 from origin.metrics import OriginMetrics
 from origin.models import Shop
+from origin.models.types import utcnow
 from origin.payments.stripe_client import StripePayments
 from origin.settings import DatabaseSettings, Settings
 from shared import version
@@ -75,6 +78,43 @@ async def _reap(settings: Settings) -> int:
             await payments.aclose()
 
 
+async def _audit(settings: DatabaseSettings) -> AuditReport:
+    """The origin's stock and orders, and a separate central database's pool."""
+    central_url = _separate_central(settings)
+    report = AuditReport(checked_at=utcnow())
+    async with engine_scope(settings.database_url, pool_size=1) as engine:
+        sessions = session_factory(engine)
+        pools: tuple[Pool, ...] = ("shop",) if central_url else ("shop", "central")
+        async with sessions() as session, session.begin():
+            report.imbalances = await audit_stock(session, pools=pools)
+        async with sessions() as session, session.begin():
+            report.violations = await audit_orders(session)
+    if central_url is not None:
+        async with (
+            engine_scope(central_url, pool_size=1) as central_engine,
+            session_factory(central_engine)() as session,
+            session.begin(),
+        ):
+            report.imbalances += await audit_stock(session, pools=("central",))
+    return report
+
+
+def _print_audit(report: AuditReport) -> int:
+    for imbalance in report.imbalances:
+        print(imbalance.describe())
+    for violation in report.violations:
+        print(f"{violation.kind}: shop {violation.shop_id}, {violation.subject}")
+    if report.ok:
+        print("audit ok: stock adds up for every variant; orders, holds and sessions agree")
+        return 0
+    print(
+        f"audit failed: {len(report.imbalances)} stock row(s) do not add up, "
+        f"{len(report.violations)} order/hold invariant(s) broken",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> int:
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -82,6 +122,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     commands.add_parser(
         "reap-holds", help="one reaper pass: expire holds past their expiry, print how many"
+    )
+    commands.add_parser(
+        "audit",
+        help="check stock conservation and order/hold/session invariants; exit 1 on findings",
     )
     seed = commands.add_parser("seed", help="upsert shops, products, stock from a catalog file")
     seed.add_argument("--file", required=True, type=Path)
@@ -103,6 +147,13 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
         print(f"expired {asyncio.run(_reap(settings))} hold(s)")
         return 0
 
+    if args.command == "audit":
+        try:
+            audit = asyncio.run(_audit(settings))
+        except (SQLAlchemyError, OSError) as exc:
+            print(f"origin audit: cannot read the database: {exc}", file=sys.stderr)
+            return 2
+        return _print_audit(audit)
     central_url = _separate_central(settings)
     if args.command == "migrate":
         migrate.upgrade(settings.database_url)

@@ -24,9 +24,10 @@ from origin.db import create_engine, session_factory
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
+from origin.monitor import monitor_scope, run_monitor
 from origin.observability import metrics_endpoint, request_observer
 from origin.orders.order_routes import order_status
-from origin.orders.webhook_routes import stripe_webhook
+from origin.orders.webhook_routes import HANDLERS, stripe_webhook
 from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 from origin.state import OriginState, get_state
@@ -35,6 +36,7 @@ from shared.errors import install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
 from shared.settings import settings_or_exit
+from shared.workers import refuse_worker_processes
 
 log = logging.getLogger("origin")
 
@@ -74,6 +76,7 @@ def payment_routes() -> list[Route]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit(Settings, "origin")
     configure_logging("origin", settings.log_level)
+    refuse_worker_processes("origin")
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = OriginMetrics()
 
@@ -93,31 +96,47 @@ def create_app(settings: Settings | None = None) -> Starlette:
             catalog=CatalogCache(),
         )
         app.state.origin = state
-        reaper = None
+        tasks: list[asyncio.Task[None]] = []
         if settings.hold_reaper_enabled:
-            reaper = asyncio.create_task(
-                run_reaper(
-                    sessions=state.sessions,
-                    payments=payments,
-                    metrics=metrics,
-                    remote_pool=central.remote_pool,
-                    interval=settings.hold_reaper_interval_seconds,
-                ),
-                name="hold-reaper",
+            tasks.append(
+                asyncio.create_task(
+                    run_reaper(
+                        sessions=state.sessions,
+                        payments=payments,
+                        metrics=metrics,
+                        remote_pool=central.remote_pool,
+                        interval=settings.hold_reaper_interval_seconds,
+                    ),
+                    name="hold-reaper",
+                )
+            )
+            tasks.append(
+                asyncio.create_task(
+                    run_monitor(
+                        state.sessions,
+                        metrics,
+                        monitor_scope(settings, separate_central=central.database is not None),
+                        interval=settings.hold_reaper_interval_seconds,
+                    ),
+                    name="stock-audit",
+                )
             )
         central.start()
         log.info("origin started", extra={"env": settings.origin_env})
         try:
             yield
         finally:
-            if reaper is not None:
-                reaper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reaper
+                    await task
             await central.aclose()
             await payments.aclose()
             await engine.dispose()
 
+    metrics.start_request_series(
+        (route.path for route in [*api_routes(), *payment_routes()]), event_types=HANDLERS
+    )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

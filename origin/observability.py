@@ -37,6 +37,9 @@ def request_observer(metrics: OriginMetrics) -> ResponseObserver:
         label = route.path if isinstance(route, Route) else "unmatched"
         metrics.requests.labels(label, str(status)).inc()
         metrics.request_duration.labels(label).observe(seconds)
+        shop = scope.get("state", {}).get("shop_id")
+        if shop is not None:
+            metrics.shop_requests.labels(shop, label, str(status)).inc()
         if label not in _QUIET:
             log.info(
                 "request",

@@ -52,6 +52,8 @@ async def resolve_shop(request: Request, session: AsyncSession) -> Shop:
     shop = await session.get(Shop, shop_id) if shop_id else None
     if shop is None:
         raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
+    # For the per-shop request metric: a label value only once the shop is known to exist.
+    request.state.shop_id = shop.id
     return shop
 
 

@@ -1,7 +1,15 @@
-"""JSON logging that carries the request id.
+"""JSON logging that carries the request id and the trace id.
 
-The request id lives in a context variable set by :class:`RequestIdMiddleware`; every log
-record made while a request is handled (including in tasks it spawns) carries it.
+Every line either service writes — its own, uvicorn's server and access lines, Python
+warnings — is one JSON object on stderr. The request id and the W3C trace (see
+``shared/trace.py``) live in context variables set by :class:`RequestIdMiddleware`; every log
+record made while a request is handled (including in tasks it spawns) carries them, and the
+response returns both (``x-request-id``, ``traceparent``).
+
+uvicorn configures its loggers before the app exists. Started through
+:func:`uvicorn_log_config` (``uvicorn.run(log_config=…)``) its loggers are JSON from the first
+line; started as ``uvicorn module:create_app --factory`` they are re-routed to the JSON handler
+by :func:`configure_logging` when the app is built, which uvicorn does before its first line.
 """
 
 from __future__ import annotations
@@ -14,16 +22,20 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.trace import current_trace, reset_trace, set_trace, trace_from_header
+
 __all__ = [
     "JsonFormatter",
+    "JsonHandler",
     "RequestIdMiddleware",
     "configure_logging",
     "current_request_id",
     "new_request_id",
+    "uvicorn_log_config",
     "valid_request_id",
 ]
 
@@ -75,6 +87,12 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["requestId"] = request_id
+        trace = current_trace()
+        if trace is not None:
+            entry["traceId"] = trace.trace_id
+            entry["spanId"] = trace.span_id
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            entry.update(_access_fields(record.args))
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
@@ -83,20 +101,79 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def _access_fields(args: tuple[Any, ...]) -> dict[str, Any]:
+    """uvicorn's access line as fields: ``(client, method, path, http version, status)``."""
+    if len(args) != 5:
+        return {}
+    client, method, path, _version, status = args
+    return {"client": client, "method": method, "path": path, "status": status}
+
+
+def json_formatter(service: str, **_uvicorn_options: Any) -> JsonFormatter:
+    """Formatter factory for ``logging.config``; uvicorn may add ``use_colors``, ignored."""
+    return JsonFormatter(service)
+
+
+class JsonHandler(logging.StreamHandler[TextIO]):
+    """The one handler both services log through (stderr); found again by its class."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+
+
+def uvicorn_log_config(service: str, level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for ``uvicorn.run(log_config=…)``: every line JSON.
+
+    uvicorn's loggers get no handler of their own and propagate to the root's JSON handler;
+    the formatter names are uvicorn's (``default``, ``access``) because uvicorn writes
+    ``use_colors`` into them when colours are forced.
+    """
+    level = level.upper()
+    formatter = {"()": "shared.logs.json_formatter", "service": service}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": dict(formatter), "access": dict(formatter)},
+        "handlers": {"json": {"class": "shared.logs.JsonHandler", "formatter": "default"}},
+        "root": {"handlers": ["json"], "level": level},
+        "loggers": {
+            name: {"handlers": [], "level": level, "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def _route_server_logs() -> None:
+    """Send uvicorn's own lines through the JSON handler.
+
+    Only loggers uvicorn gave a handler are re-routed: ``--no-access-log`` stays off.
+    httpx's line per request is dropped: both services' metrics already count them.
+    """
+    for name in ("uvicorn", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send JSON lines to stderr; idempotent, so tests can build many apps."""
     root = logging.getLogger()
-    handler = next((h for h in root.handlers if getattr(h, "_checkout_edge", False)), None)
+    handler = next((h for h in root.handlers if isinstance(h, JsonHandler)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler._checkout_edge = True  # type: ignore[attr-defined]
+        handler = JsonHandler()
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter(service))
     root.setLevel(level.upper())
+    _route_server_logs()
+    # Python's warnings would otherwise be plain text on stderr.
+    logging.captureWarnings(True)
 
 
 class RequestIdMiddleware:
-    """Keeps a safe incoming ``x-request-id`` or makes one; returns it on every response."""
+    """Keeps a safe incoming ``x-request-id`` or makes one, continues or starts the trace of
+    ``traceparent``; returns both on every response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,26 +182,35 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
+        incoming = traceparent = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
-                break
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")
         request_id = (
             incoming if incoming is not None and valid_request_id(incoming) else new_request_id()
         )
+        trace = trace_from_header(traceparent)
         scope.setdefault("state", {})["request_id"] = request_id
         token = set_request_id(request_id)
+        trace_token = set_trace(trace)
         id_header = (b"x-request-id", request_id.encode("latin-1"))
+        trace_header = (b"traceparent", trace.header().encode("latin-1"))
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                # Replaces any x-request-id already there (the origin's echo, for one).
-                headers = [h for h in message.get("headers", ()) if h[0] != b"x-request-id"]
+                # Replaces any x-request-id or traceparent already there (the origin's, say).
+                headers = [
+                    h
+                    for h in message.get("headers", ())
+                    if h[0] != b"x-request-id" and h[0] != b"traceparent"
+                ]
                 headers.append(id_header)
+                headers.append(trace_header)
                 message["headers"] = headers
             await send(message)
 
@@ -139,6 +225,7 @@ class RequestIdMiddleware:
             await _send_internal_error(send_with_id, request_id)
         finally:
             _request_id.reset(token)
+            reset_trace(trace_token)
 
 
 async def _send_internal_error(send: Send, request_id: str) -> None:

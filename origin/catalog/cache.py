@@ -8,7 +8,7 @@ whole cache, and the shop is loaded again in the reader's transaction. The count
 *before* the catalog, so what is cached under version N is never older than N.
 
 Stock is never cached: ``available`` is read (or updated) by the statement that needs it.
-Without the counter row (a database not migrated to 0003) nothing is cached.
+Without the counter row (a database not migrated to 0004) nothing is cached.
 """
 
 from __future__ import annotations

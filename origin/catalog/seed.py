@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from origin.audit import rebase_stocked
 from origin.catalog.catalog_file import Catalog, CatalogError
 from origin.catalog.variant_keys import format_variant_key, normalize_attributes
 from origin.models import (
@@ -157,6 +158,7 @@ async def seed_catalog(
                         variant_key=key,
                         attributes=normalize_attributes(variant_entry.attributes),
                         available=variant_entry.stock,
+                        stocked=variant_entry.stock,
                     )
                 )
                 report.count("variants", created=True)
@@ -167,6 +169,9 @@ async def seed_catalog(
                         "refusing --reset-stock (wait for them to end or be reaped)"
                     )
                 _apply(variant, {"available": variant_entry.stock})
+                await session.flush()
+                assert variant.id is not None
+                await rebase_stocked(session, pool="shop", stock_id=variant.id)
                 report.stock_reset += 1
 
     for coupon_entry in catalog.coupons:
@@ -200,6 +205,7 @@ async def seed_catalog(
                     variant_key=key,
                     attributes=normalize_attributes(stock_entry.attributes),
                     available=stock_entry.stock,
+                    stocked=stock_entry.stock,
                 )
             )
             report.count("central stock", created=True)
@@ -209,6 +215,9 @@ async def seed_catalog(
                     f"central.stock[{index}]: {key!r} has active holds; refusing --reset-stock"
                 )
             _apply(central, {"available": stock_entry.stock})
+            await session.flush()
+            assert central.id is not None
+            await rebase_stocked(session, pool="central", stock_id=central.id)
             report.stock_reset += 1
 
     await session.flush()

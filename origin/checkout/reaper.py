@@ -137,6 +137,7 @@ async def run_reaper(
             await reap_once(
                 sessions=sessions, payments=payments, metrics=metrics, remote_pool=remote_pool
             )
+            metrics.reaper_last_success.set_to_current_time()
             async with sessions() as session, session.begin():
                 purged = await carts.purge_expired(session, now=utcnow())
             if purged:

@@ -181,7 +181,7 @@ async def end_hold(
     if remote_pool is not None:
         await queue_followup(session, hold.id)
     hold.status, hold.active_key, hold.end_reason, hold.ended_at = to, None, reason, now
-    metrics.hold_transitions.labels(hold.shop_id, to).inc()
+    metrics.hold_ended(hold.shop_id, to, reason)
     log_transition(hold, to, reason=reason)
     return True
 
@@ -214,7 +214,7 @@ async def commit_hold(
         await queue_followup(session, hold.id)
     if rowcount(result) == 1:
         hold.status, hold.active_key = "committed", None
-        metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+        metrics.hold_ended(hold.shop_id, "committed", "paid")
         log_transition(hold, "committed")
         return "committed"
     await session.refresh(hold)
@@ -239,6 +239,6 @@ async def commit_hold(
         {"id": hold.id, "old": hold.status, "reason": "late_payment", "now": now_param(session)},
     )
     hold.status = "committed"
-    metrics.hold_transitions.labels(hold.shop_id, "committed").inc()
+    metrics.hold_ended(hold.shop_id, "committed", "paid_after_expiry")
     log_transition(hold, "committed", reason="late_payment_retaken")
     return "retaken"

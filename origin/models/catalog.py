@@ -69,6 +69,8 @@ class Variant(SQLModel, table=True):
     variant_key: str = Field(max_length=1024)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     available: int
+    # The conservation baseline: available + held + sold always adds up to it (origin/audit.py).
+    stocked: int
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
 
@@ -104,6 +106,8 @@ class CentralStock(SQLModel, table=True):
     variant_key: str = Field(max_length=1024, unique=True)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     available: int
+    # The conservation baseline: available + held + sold always adds up to it (origin/audit.py).
+    stocked: int
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
 

@@ -85,6 +85,10 @@ class CheckoutSession:
         )
 
 
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
 def classify(exc: BaseException) -> PaymentProviderFailure:
     """Translate a stripe-python (or deadline) exception into the domain's two outcomes."""
     message = str(exc) or exc.__class__.__name__
@@ -133,12 +137,14 @@ class StripePayments:
         await self.http.close_async()  # type: ignore[no-untyped-call]
 
     async def _call(self, operation: str, call: Any) -> Any:
+        """Run one Stripe call; every call logs a line with Stripe's ``Request-Id``, which
+        Stripe's support asks for when a call went wrong."""
         started = time.perf_counter()
         try:
             # The deadline covers the client's own retries, so the answer always comes back
             # before the gateway's upstream timeout.
             async with asyncio.timeout(self.timeout):
-                return await call
+                result = await call
         except (stripe.StripeError, TimeoutError) as exc:
             failure = classify(exc)
             log.warning(
@@ -146,12 +152,26 @@ class StripePayments:
                 extra={
                     "operation": operation,
                     "classification": failure.classification,
+                    "stripeRequestId": getattr(exc, "request_id", None),
+                    "httpStatus": getattr(exc, "http_status", None),
+                    "durationMs": _ms_since(started),
                     "error": str(exc)[:300],
                 },
             )
             raise failure from exc
         finally:
             self.metrics.stripe_duration.labels(operation).observe(time.perf_counter() - started)
+        response = getattr(result, "last_response", None)
+        log.info(
+            "stripe call",
+            extra={
+                "operation": operation,
+                "stripeRequestId": getattr(response, "request_id", None),
+                "httpStatus": getattr(response, "code", None),
+                "durationMs": _ms_since(started),
+            },
+        )
+        return result
 
     async def create_checkout_session(
         self, params: dict[str, Any], *, idempotency_key: str

@@ -152,6 +152,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": sim.url,
                 "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
                 "LOG_LEVEL": "WARNING", "ORIGIN_DB_POOL_SIZE": str(args.concurrency),
+                # Several workers are refused in production (docs/observability.md).
+                "CHECKOUT_EDGE_ALLOW_WORKERS": "1",
             },
             log_dir=log_dir,
             extra_args=["--workers", str(args.origin_workers)],

@@ -38,7 +38,7 @@ async def test_missing_or_wrong_front_door_token_is_401_before_anything_else(
     async with serve(create_app(make_settings())) as client:
         for headers in ({}, {"x-front-door-token": "wrong"}, {"x-front-door-token": ""}):
             # An unknown path, a wrong method and a missing shop: the 401 comes first.
-            for method, path in (("GET", "/nope"), ("PUT", "/api/cart"), ("GET", "/metrics")):
+            for method, path in (("GET", "/nope"), ("PUT", "/api/cart"), ("POST", "/api/cart")):
                 response = await client.request(method, path, headers=headers)
                 assert response.status_code == 401
                 assert error_code(response) == "FRONT_DOOR_UNAUTHORIZED"
@@ -52,6 +52,7 @@ async def test_probes_are_exempt_from_the_front_door(
         ready = await client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["status"] == "ready"
+        assert (await client.get("/metrics")).status_code == 200  # Prometheus has no token
 
 
 async def test_every_rotated_front_door_token_is_accepted(

@@ -71,5 +71,5 @@ def test_metrics_labels_are_bounded_to_known_paths() -> None:
     assert route_label("/api/cart/" + "x" * 500) == "unmatched"
 
 
-def test_only_probes_skip_the_front_door() -> None:
-    assert frozenset({"/healthz", "/readyz"}) == FRONT_DOOR_EXEMPT
+def test_only_probes_and_the_scrape_skip_the_front_door() -> None:
+    assert frozenset({"/healthz", "/readyz", "/metrics"}) == FRONT_DOOR_EXEMPT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import pytest
@@ -38,7 +39,8 @@ async def test_shadow_mode_admits_and_counts_would_be_refusals(
         'gateway_ratelimit_shadow_limited_total{route="/api/checkout-session",shop="shadow-shop"}'
     )
     assert f"{series} 3.0" in metrics
-    assert "checkout_rate_limited_total{" not in metrics
+    assert "checkout_rate_limited_total{" in metrics  # started at 0 for the alert
+    assert not re.search(r"^checkout_rate_limited_total\{.*\} [1-9]", metrics, re.M)
     shadow_lines = [
         r for r in caplog.records if r.getMessage() == "rate limit would refuse (shadow mode)"
     ]

@@ -3,7 +3,7 @@
 Layers, lowest first; a module may import its own layer and any below it, never above:
 
 0. storage and plumbing — ``origin.models``, ``db``, ``metrics``, ``settings``, ``migrate``,
-   ``request_bodies``;
+   ``request_bodies``, and the stock/order audit (``audit``, ``monitor``: SQL over the tables);
 1. ``origin.catalog`` — what shops sell and what it costs;
 2. ``origin.inventory``, ``origin.payments`` — stock and Stripe;
 3. ``origin.orders.paid_orders``, ``origin.carts``;
@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, ...]] = [
         "origin.migrate",
         "origin.migrations",
         "origin.request_bodies",
+        "origin.audit",
+        "origin.monitor",
     ),
     ("origin.catalog",),
     ("origin.inventory", "origin.payments"),

@@ -89,3 +89,67 @@ async def test_app_inside_the_request_id_middleware_answers_the_contract_body_on
     assert failed.json()["error"]["code"] == "INTERNAL_ERROR"
     assert failed.json()["error"]["requestId"] == "gw-1"
     assert failed.headers["x-request-id"] == "gw-1"
+
+
+async def test_traceparent_is_continued_in_a_new_span_or_started_and_returned() -> None:
+    seen: list[str] = []
+
+    async def ok(request: Request) -> PlainTextResponse:
+        from shared.trace import current_trace
+
+        trace = current_trace()
+        assert trace is not None
+        seen.append(trace.trace_id)
+        return PlainTextResponse("ok")
+
+    app = RequestIdMiddleware(Starlette(routes=[Route("/ok", ok)]))
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        continued = await client.get("/ok", headers={"traceparent": incoming})
+        started = await client.get("/ok")
+        malformed = await client.get("/ok", headers={"traceparent": "00-" + "0" * 32 + "-x-01"})
+    version, trace_id, span, flags = continued.headers["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span != "00f067aa0ba902b7"
+    assert len(span) == 16
+    assert seen[0] == trace_id
+    fresh = [r.headers["traceparent"].split("-")[1] for r in (started, malformed)]
+    assert seen[1:] == fresh  # a new trace each time, the one the handler logged under
+    assert fresh[0] != fresh[1]
+    assert all(len(t) == 32 and t != "0" * 32 for t in fresh)
+
+
+def test_uvicorn_log_config_makes_uvicorn_lines_json() -> None:
+    import io
+    import logging.config
+
+    from shared.logs import JsonHandler, uvicorn_log_config
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logging.config.dictConfig(uvicorn_log_config("origin", "info"))
+        stream = io.StringIO()
+        handler = next(h for h in root.handlers if isinstance(h, JsonHandler))
+        handler.setStream(stream)
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/healthz", "1.1", 200
+        )
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in saved[0]:
+                root.removeHandler(handler)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["logger"] for line in lines] == ["uvicorn.error", "uvicorn.access"]
+    assert lines[0]["msg"] == "Started server process [42]"
+    assert lines[0]["service"] == "origin"
+    assert {k: lines[1][k] for k in ("method", "path", "status")} == {
+        "method": "GET",
+        "path": "/healthz",
+        "status": 200,
+    }

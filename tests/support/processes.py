@@ -91,12 +91,13 @@ def start_process(
     log_dir: Path,
     health_path: str = "/healthz",
     timeout: float = 20.0,
+    executable: str = sys.executable,
 ) -> ServiceProcess:
     log_path = log_dir / f"{name}-{port}.log"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
     log_file = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, *args],
+        [executable, *args],
         cwd=ROOT,
         env=full_env,
         stdout=log_file,
@@ -118,8 +119,10 @@ def start_uvicorn(
     port: int | None = None,
     extra_args: Sequence[str] = (),
     health_path: str = "/healthz",
+    access_log: bool = False,
 ) -> ServiceProcess:
-    """Start ``uvicorn <factory> --factory`` exactly as the contract's §1 starts services."""
+    """Start ``uvicorn <factory> --factory`` exactly as the contract's §1 starts services
+    (uvicorn's access log off unless ``access_log``)."""
     port = port or free_port()
     args = [
         "-m",
@@ -130,7 +133,7 @@ def start_uvicorn(
         "127.0.0.1",
         "--port",
         str(port),
-        "--no-access-log",
+        *([] if access_log else ["--no-access-log"]),
         *extra_args,
     ]
     service = start_process(

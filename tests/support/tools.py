@@ -25,6 +25,8 @@ TOOLS: tuple[Tool, ...] = (
         "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
     ),
     Tool("openssl", "apt-get install openssl", "TLS certificates for the Redis TLS tests"),
+    Tool("promtool", "apt-get install prometheus", "the alert rule tests"),
+    Tool("prometheus", "apt-get install prometheus", "scraping the stack for the dashboards"),
 )
 
 

@@ -8,8 +8,8 @@
   products, coupons, allocations, central rows, a variant's identity — never its stock), so
   a process's catalog cache sees a seed made by any other process.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 19:07:09.640183
 
 """
@@ -23,8 +23,8 @@ from alembic import op
 import origin.models.types
 
 # revision identifiers, used by Alembic.
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
