@@ -43,6 +43,8 @@ async def shop_catalog(request: Request, session: AsyncSession, cache: CatalogCa
     catalog = await cache.shop(session, shop_id) if shop_id else None
     if catalog is None:
         raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
+    # For the per-shop request metric: a label value only once the shop is known to exist.
+    request.state.shop_id = catalog.shop.id
     return catalog
 
 

@@ -21,7 +21,7 @@ from origin.checkout.flow import checkout
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER, read_json_object
-from shared.errors import BadRequest
+from shared.errors import AppError, BadRequest
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _EMAIL_LABEL = r"[^@\s\x00-\x1f\x7f.]{1,63}"
@@ -102,4 +102,14 @@ def _answer(outcome: CheckoutOutcome) -> JSONResponse:
 async def checkout_session(request: Request) -> JSONResponse:
     state = get_state(request)
     body = parse_body(CheckoutRequest, await read_json_object(request))
-    return _answer(await checkout(_command(request, body), deps_of(state)))
+    command = _command(request, body)
+    try:
+        outcome = await checkout(command, deps_of(state))
+    except AppError as error:
+        # The domain looks the shop up first: any other answer means it exists, and the
+        # per-shop request metric may carry its id (as resolve_shop does for other routes).
+        if error.code != "SHOP_NOT_FOUND":
+            request.state.shop_id = command.shop_id
+        raise
+    request.state.shop_id = command.shop_id
+    return _answer(outcome)
