@@ -48,7 +48,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(STAMP) ## mypy --strict on the packages
-	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim
+	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim deploy/front_door.py deploy/storefront_catalog.py
 
 migrate: $(STAMP) ## upgrade DATABASE_URL (default var/origin.db) to the newest schema
 	$(PY) -m origin migrate

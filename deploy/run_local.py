@@ -2,8 +2,11 @@
 
 Migrates and seeds the database (SQLite at var/origin.db unless DATABASE_URL is set), makes
 development tokens and a webhook secret when none are set (kept in var/dev-secrets.json so a
-restart keeps them), starts the Stripe stand-in, the origin and the gateway, prints their
-URLs and a curl that goes through the gateway, and stops all of them on Ctrl-C.
+restart keeps them), regenerates the storefront catalogs, starts the Stripe stand-in, the
+origin, the gateway and the development front door (each shop's storefront on its own port,
+``FRONT_DOOR_SHOPS``, default ``cochlearfit=8080,wardrobe-rent=8081``), prints the storefront
+URLs first, then the other URLs and a curl that goes through the gateway, and stops all of
+them on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
 SECRETS = VAR / "dev-secrets.json"
+# The demo catalog's success/cancel/return URLs name these hosts and ports.
+DEFAULT_SHOPS = "cochlearfit=8080,wardrobe-rent=8081"
+
+
+def _storefronts() -> dict[str, int]:
+    """Shop → port of its storefront, from ``FRONT_DOOR_SHOPS``."""
+    pairs = (
+        item.split("=", 1) for item in os.environ.get("FRONT_DOOR_SHOPS", DEFAULT_SHOPS).split(",")
+    )
+    return {shop.strip(): int(port) for shop, port in pairs}
 
 
 def _secrets() -> dict[str, str]:
@@ -85,6 +98,8 @@ def main() -> int:
         "origin": int(os.environ.get("ORIGIN_PORT", "8001")),
         "stripe": int(os.environ.get("STRIPE_SIM_PORT", "12111")),
     }
+    storefronts = _storefronts()
+    ports.update({f"storefront {shop}": port for shop, port in storefronts.items()})
     busy = [f"{name} ({port})" for name, port in ports.items() if not _port_free(port)]
     if busy:
         print(f"make run: port(s) already in use: {', '.join(busy)}", file=sys.stderr)
@@ -109,6 +124,10 @@ def main() -> int:
     subprocess.run(
         [py, "-m", "origin", "seed", "--file", str(CATALOG)], env=env, cwd=ROOT, check=True
     )
+    subprocess.run(
+        [py, "deploy/storefront_catalog.py", "--catalog", str(CATALOG)],
+        env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
 
     commands: list[tuple[str, list[str], str]] = []
     if (ROOT / "tests" / "stripe_sim" / "__main__.py").exists():
@@ -131,27 +150,27 @@ def main() -> int:
                 f"{stripe_url}/_sim/events",
             )
         )
-    for name, module, port in (
-        ("origin", "origin.app:create_app", ports["origin"]),
-        ("gateway", "gateway.app:create_app", ports["gateway"]),
+    origin_command = ["-m", "uvicorn", "origin.app:create_app", "--factory"]
+    for name, command, port in (
+        ("origin", origin_command, ports["origin"]),
+        # The gateway's own start command sets its server options (head limits, timeouts,
+        # proxy headers off); see docs/gateway.md.
+        ("gateway", ["-m", "gateway"], ports["gateway"]),
     ):
         commands.append(
             (
                 name,
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    module,
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
+                [py, *command, "--host", "127.0.0.1", "--port", str(port)],
                 f"http://127.0.0.1:{port}/healthz",
             )
         )
+
+    front_door = [py, "deploy/front_door.py", "--gateway-url", gateway_url]
+    front_door += ["--stripe-js-url", f"{stripe_url}/js/stripe.js"]
+    for shop, port in storefronts.items():
+        front_door += ["--shop", f"{shop}={port}"]
+    first_port = next(iter(storefronts.values()))
+    commands.append(("front door", front_door, f"http://127.0.0.1:{first_port}/healthz"))
 
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
@@ -171,8 +190,13 @@ def main() -> int:
                 ]
             }
         )
+        shops = "".join(
+            f"  storefront       http://{shop}.localhost:{port}/   ({shop})\n"
+            for shop, port in storefronts.items()
+        )
         print(
             "\ncheckout-edge is running (Ctrl-C stops everything)\n"
+            f"{shops}"
             f"  gateway          {gateway_url}\n"
             f"  origin           {origin_url}   (internal)\n"
             f"  stripe stand-in  {stripe_url}\n"

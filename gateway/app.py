@@ -5,6 +5,7 @@ Request path, outermost first (all pure ASGI down to the Starlette app)::
     RequestIdMiddleware      x-request-id on every response and log line; 500 body
     ObserveResponses         gateway_requests_total, request duration
     FrontDoorMiddleware      check 1: x-front-door-token (401)
+    CorsMiddleware           preflights answered here; Access-Control-Allow-Origin
     AllowlistDispatch        allowlisted path → its ForwardEndpoint: checks 2-6
     Starlette app            lifespan; /healthz, /readyz, /metrics, else 404
 
@@ -24,11 +25,12 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from gateway.cors import CorsMiddleware
 from gateway.dispatch import AllowlistDispatch
 from gateway.front_door import FrontDoorMiddleware
 from gateway.metrics import GatewayMetrics
 from gateway.pipeline import ForwardEndpoint
-from gateway.probes import healthz, readyz
+from gateway.probes import healthz, readiness
 from gateway.proxy import OriginProxy
 from gateway.rate_limit import CircuitBreaker, RateLimiter
 from gateway.routes import ALLOWLIST
@@ -51,7 +53,7 @@ def _owned_routes(settings: Settings, metrics: GatewayMetrics) -> list[BaseRoute
     token = settings.gateway_metrics_token
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", readiness(settings.gateway_redis_failure_mode), methods=["GET"]),
         Route(
             "/metrics",
             metrics_endpoint(metrics, token.get_secret_value() if token else None),
@@ -135,5 +137,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     # (the hot path) never enters Starlette's own middleware and router, which measured
     # as a tenth of the gateway's cost per request. Lifespan events pass straight through.
     dispatch = AllowlistDispatch(owned, endpoints=_forward_endpoints(settings, metrics))
-    front_door = FrontDoorMiddleware(dispatch, tokens=settings.front_door_tokens())
+    cors = CorsMiddleware(dispatch, origins=settings.cors_origins())
+    front_door = FrontDoorMiddleware(cors, tokens=settings.front_door_tokens())
     return RequestIdMiddleware(ObserveResponses(front_door, observer=request_observer(metrics)))

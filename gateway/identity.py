@@ -1,9 +1,13 @@
 """Who is calling: the shop (``x-shop-id``) and the client IP used to key rate limits.
 
 The client IP comes only from the header the front door sets (``GATEWAY_CLIENT_IP_HEADER``)
-or, without it, from the socket peer; ``X-Forwarded-For`` is client-controlled and never
-used. IPv6 clients are keyed by their /64 — one subscriber usually holds a whole /64, and
-keying single addresses would let a client rotate addresses to escape its limit.
+or, without it, from the socket peer; ``X-Forwarded-For``, ``Forwarded`` and ``X-Real-IP``
+are client-controlled and never used (``python -m gateway`` also turns off uvicorn's
+proxy-header handling, which would rewrite the peer from them). A client-IP header that is
+not exactly one valid address did not come from the front door: 400 ``CLIENT_IP_INVALID``,
+never a fallback to the peer (a bypass: the peer is the front door, shared by everyone).
+IPv6 clients are keyed by their /64 — one subscriber usually holds a whole /64, and keying
+single addresses would let a client rotate addresses to escape its limit.
 """
 
 from __future__ import annotations
@@ -72,12 +76,19 @@ def _parse(text: str) -> ClientIp | None:
 
 
 def client_ip(header_values: Sequence[str], peer: str | None) -> ClientIp:
-    """The client IP from the front door's header, else the socket peer."""
+    """The client IP from the front door's header, else the socket peer.
+
+    Raises 400 ``CLIENT_IP_INVALID`` when the header is present but not exactly one valid
+    IP address.
+    """
     if header_values:
         if len(header_values) == 1 and (parsed := _parse(header_values[0])) is not None:
             return parsed
         # The front door sets exactly one valid address; anything else did not come from it.
-        log.warning("ignoring malformed client ip header", extra={"values": list(header_values)})
+        log.warning("malformed client ip header", extra={"values": list(header_values)[:4]})
+        raise BadRequest(
+            "The client IP header must hold exactly one IP address.", code="CLIENT_IP_INVALID"
+        )
     if peer is not None and (parsed := _parse(peer)) is not None:
         return parsed
     return ClientIp(_UNKNOWN, _UNKNOWN)

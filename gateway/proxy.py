@@ -113,10 +113,10 @@ class OriginProxy:
         return response.status
 
     async def origin_reachable(self) -> bool:
-        """Whether the origin answers its ``/healthz`` (for ``/readyz``) within 1 s."""
+        """Whether the origin is ready within 1 s — its ``/readyz``, which checks its database."""
         try:
             async with asyncio.timeout(ORIGIN_HEALTH_TIMEOUT_SECONDS):
-                response = await self._pool.send(b"GET", b"/healthz", [], b"")
+                response = await self._pool.send(b"GET", b"/readyz", [], b"")
                 try:
                     while await response.next_chunk():
                         pass

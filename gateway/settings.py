@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from gateway.cors import parse_cors_origins
 from gateway.rate_limit import FailureMode, Quota, RedisTarget, parse_quota, parse_redis_target
 from gateway.routes import LimitClass
 from shared.settings import BaseServiceSettings
@@ -53,6 +54,11 @@ class Settings(BaseServiceSettings):
     gateway_upstream_max_connections: int = Field(default=100, ge=1, le=10_000)
     gateway_client_ip_header: str = "cf-connecting-ip"
     gateway_metrics_token: SecretStr | None = None
+    # The server's own limits (gateway.server, applied by ``python -m gateway``) and CORS.
+    gateway_max_header_bytes: int = Field(default=16384, ge=1024, le=1024 * 1024)
+    gateway_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    gateway_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    gateway_cors_origins: str = ""
     checkout_rate_limit_enabled: bool = True
     checkout_rate_limit_requests_per_minute: int = Field(default=10, ge=1, le=10_000)
     gateway_rate_limit_cart: str = "120/minute"
@@ -130,6 +136,12 @@ class Settings(BaseServiceSettings):
         parse_quota("check", value)
         return value
 
+    @field_validator("gateway_cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        parse_cors_origins(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -137,6 +149,10 @@ class Settings(BaseServiceSettings):
         if value not in logging.getLevelNamesMapping():
             raise ValueError("must be a logging level such as INFO or DEBUG")
         return value
+
+    def cors_origins(self) -> dict[str, frozenset[str]]:
+        """Browser origins allowed per shop (``GATEWAY_CORS_ORIGINS``; empty: none)."""
+        return parse_cors_origins(self.gateway_cors_origins)
 
     def redis_target(self) -> RedisTarget | None:
         """Where the shared windows live; ``None`` for in-process windows."""

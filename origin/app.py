@@ -10,17 +10,18 @@ from contextlib import asynccontextmanager
 
 from prometheus_client import disable_created_metrics
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from origin.carts.cart_routes import CartEndpoint
 from origin.catalog.cache import CatalogCache
 from origin.checkout.checkout_routes import checkout_session
 from origin.checkout.reaper import run_reaper
-from origin.db import create_engine, session_factory
+from origin.db import create_engine, database_unavailable, session_factory
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
@@ -31,8 +32,8 @@ from origin.orders.webhook_routes import HANDLERS, stripe_webhook
 from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 from origin.state import OriginState, get_state
-from origin.web import GatewayTokenMiddleware
-from shared.errors import install_error_handlers
+from origin.web import GatewayTokenMiddleware, InputScreenMiddleware
+from shared.errors import Unavailable, error_response, install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
 from shared.settings import settings_or_exit
@@ -45,15 +46,39 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+# The database check's own deadline: /readyz answers within 1 s even when it hangs.
+READINESS_DEADLINE_SECONDS = 0.8
+RETRY_AFTER_SECONDS = "5"
+
+
 async def readyz(request: Request) -> JSONResponse:
     state = get_state(request)
     try:
-        async with state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(READINESS_DEADLINE_SECONDS):
+            async with state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        log.warning("readiness check timed out", extra={"deadline": READINESS_DEADLINE_SECONDS})
+        return JSONResponse({"status": "unavailable", "database": "timeout"}, status_code=503)
     except Exception as exc:
         log.warning("readiness check failed", extra={"error": repr(exc)})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """503 ``SERVICE_UNAVAILABLE`` + ``Retry-After`` when the database cannot answer now."""
+    if not database_unavailable(exc):
+        raise exc  # a real bug: the 500 path renders and logs it
+    log.warning("database unavailable", extra={"error": repr(exc)[:300]})
+    return error_response(
+        Unavailable(
+            "The checkout service's database is unavailable; retry shortly.",
+            code="SERVICE_UNAVAILABLE",
+            status=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    )
 
 
 def api_routes() -> list[Route]:
@@ -82,7 +107,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
+        )
         payments = StripePayments(settings, metrics)
         sessions = session_factory(engine)
         central = CentralInventory.open(settings, metrics, sessions=sessions)
@@ -151,7 +182,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(RequestIdMiddleware),
             Middleware(ObserveResponses, observer=request_observer(metrics)),
             Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),
+            Middleware(InputScreenMiddleware),
         ],
     )
     install_error_handlers(app)
+    for unavailable in (SQLAlchemyError, OSError, TimeoutError):
+        app.add_exception_handler(unavailable, database_error)
     return app

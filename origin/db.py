@@ -1,4 +1,11 @@
-"""The async engine and sessions. The engine is created by the lifespan, never at import."""
+"""The async engine and sessions. The engine is created by the lifespan, never at import.
+
+Waiting for the database is bounded (PostgreSQL): connecting by ``connect_timeout``, each
+statement by ``statement_timeout`` (server-side, and client-side for a server that stopped
+answering), waiting for a pooled connection by ``pool_timeout``. When the database is
+unreachable, stalled or timing out, :func:`database_unavailable` says so and the origin
+answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (``origin.app``), never a 500.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # (no stubs; only its exception classes)
 from sqlalchemy import Connection, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -45,20 +54,55 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    connect_timeout: float = 2.0,
+    pool_timeout: float = 10.0,
+    statement_timeout: float | None = None,
+) -> AsyncEngine:
+    """The engine for ``url``; ``statement_timeout`` ``None`` leaves statements unbounded
+    (migrations and seeding may legitimately run long)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if statement_timeout is not None:
+        connect_args["command_timeout"] = statement_timeout
+        connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout * 1000))}
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        pool_timeout=10,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
     )
+
+
+# Errors that mean "the database cannot answer now", not "this request is wrong".
+_UNAVAILABLE_DRIVER_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,  # refused, rejected, failed, not now
+    asyncpg.exceptions.InterfaceError,  # among others: the connection is gone
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.QueryCanceledError,  # statement_timeout
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unreachable, stalled or timing out."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.InterfaceError | sa_exc.OperationalError):
+        return True  # pool wait, dropped connection, server-side trouble
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, _UNAVAILABLE_DRIVER_ERRORS)
+    return isinstance(exc, _UNAVAILABLE_DRIVER_ERRORS)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,6 +6,14 @@ Every origin endpoint that takes a body validates it here, so a bad request is a
 Models derive from :class:`StrictBody`: unknown fields are refused (a client that sends a
 ``price`` learns at once that it is not accepted) and types are not coerced (``"2"``,
 ``2.0`` and ``true`` are not quantities).
+
+Strings are screened before any model sees them (:func:`screen_strings` for JSON bodies,
+:func:`screen_text` for query parameters and headers, applied by
+:class:`origin.web.InputScreenMiddleware`): a control character (C0, DEL, C1 — NUL
+included) or an unpaired surrogate anywhere → 400 ``INVALID_REQUEST`` naming where. Such
+text has no business in ids, codes or emails, and PostgreSQL cannot store a NUL; without
+the screen it surfaced as a 500 from the database driver. Bytes that are not UTF-8 are
+refused where they are decoded.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from pydantic_core import ErrorDetails
 
 from shared.errors import BadRequest
 
-__all__ = ["StrictBody", "field_path", "parse_body"]
+__all__ = ["StrictBody", "field_path", "parse_body", "screen_strings", "screen_text", "unsafe_text"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,6 +48,8 @@ _MESSAGES = {
     "bool_type": "must be true or false",
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSAFE_MESSAGE = "must not contain control characters or unpaired surrogates"
 
 
 class StrictBody(BaseModel):
@@ -84,3 +94,32 @@ def parse_body(model: type[M], data: object, *, prefix: str = "") -> M:
         more = len(errors) - _MAX_LISTED
         suffix = f" (and {more} more)" if more > 0 else ""
         raise BadRequest(f"{listed}{suffix}.") from None
+
+
+def unsafe_text(value: str) -> bool:
+    """Whether ``value`` holds a control character or an unpaired surrogate."""
+    return _UNSAFE.search(value) is not None
+
+
+def screen_text(value: str, where: str) -> None:
+    """400 ``INVALID_REQUEST`` (``where: must not contain …``) for unsafe text."""
+    if _UNSAFE.search(value) is not None:
+        raise BadRequest(f"{where}: {UNSAFE_MESSAGE}.")
+
+
+def screen_strings(data: object, *, prefix: str = "") -> None:
+    """Every string of a parsed JSON document, keys included, through :func:`screen_text`.
+
+    Iterative, so a deeply nested document cannot exhaust the stack here.
+    """
+    stack: list[tuple[object, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, str):
+            screen_text(value, field_path(loc, prefix))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                screen_text(key, field_path((*loc, "[key]"), prefix) if loc else "body key")
+                stack.append((item, (*loc, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*loc, i)) for i, item in enumerate(value))

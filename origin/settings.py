@@ -66,6 +66,22 @@ class Settings(DatabaseSettings):
     db_pool_size: int = Field(
         default=10, ge=1, validation_alias=AliasChoices("ORIGIN_DB_POOL_SIZE")
     )
+    # Bounds on waiting for the database (origin.db): an outage answers 503 well inside
+    # the gateway's upstream timeout instead of hanging.
+    db_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, validation_alias=AliasChoices("ORIGIN_DB_CONNECT_TIMEOUT_SECONDS")
+    )
+    # A burst queues for pooled connections; past this it is told to retry (503), still
+    # inside the gateway's upstream timeout.
+    db_pool_timeout_seconds: float = Field(
+        default=8.0, gt=0, le=60, validation_alias=AliasChoices("ORIGIN_DB_POOL_TIMEOUT_SECONDS")
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("ORIGIN_DB_STATEMENT_TIMEOUT_SECONDS"),
+    )
 
     @field_validator("stripe_secret_key", "stripe_webhook_secret", "origin_gateway_token")
     @classmethod

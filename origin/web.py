@@ -1,10 +1,12 @@
-"""Request plumbing shared by the origin's routes: JSON bodies, the shop, the gateway token."""
+"""Request plumbing shared by the origin's routes: JSON bodies, the shop, the gateway token,
+and the input screen (query parameters and headers; JSON strings in :func:`read_json_object`)."""
 
 from __future__ import annotations
 
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -12,7 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from origin.catalog.cache import CatalogCache, ShopCatalog
 from origin.models import Shop
-from shared.errors import BadRequest, NotFound, Unauthorized, error_response
+from origin.request_bodies import screen_strings, screen_text
+from shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
 
 SHOP_HEADER = "x-shop-id"
 
@@ -33,6 +36,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise BadRequest(f"The request body is not acceptable JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
+    screen_strings(data)
     return data
 
 
@@ -79,5 +83,45 @@ class GatewayTokenMiddleware:
                     )
                 )
                 await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _screen_request(scope: Scope) -> None:
+    """400 ``INVALID_REQUEST`` for a query parameter or header that is not clean text."""
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        try:
+            pairs = parse_qsl(
+                query.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"
+            )
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest("The query string is not valid UTF-8 text.") from None
+        for name, value in pairs:
+            screen_text(name, "query parameter name")
+            screen_text(value, f"query parameter {name}")
+    for name, value in scope["headers"]:
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"header {name.decode('latin-1')}: is not valid UTF-8.") from None
+        # A tab is allowed inside a field value (RFC 9110 §5.5); nothing else below 0x20.
+        screen_text(text.replace("\t", " "), f"header {name.decode('latin-1')}")
+
+
+class InputScreenMiddleware:
+    """Refuses ``/api/*`` requests whose query or headers hold control characters,
+    unpaired surrogates or bytes that are not UTF-8 (400 ``INVALID_REQUEST``), before any
+    route reads them; JSON bodies are screened where they are parsed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            try:
+                _screen_request(scope)
+            except AppError as exc:
+                await error_response(exc)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

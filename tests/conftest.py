@@ -109,6 +109,8 @@ def origin_process_env(
         "STRIPE_API_BASE": stripe_api_base,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "HOLD_REAPER_ENABLED": "false",
+        # See origin_settings: lock queues on this shared machine outlast production's bound.
+        "ORIGIN_DB_STATEMENT_TIMEOUT_SECONDS": "30",
         "LOG_LEVEL": "INFO",
         **extra,
     }
@@ -133,6 +135,10 @@ def origin_settings(database_url: str, **overrides: Any) -> Settings:
         "stripe_api_base": "http://127.0.0.1:9",  # nothing listens: tests that pay set it
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "hold_reaper_enabled": False,
+        # Flash-sale tests queue 200 checkouts on one row of a 2-core machine shared with
+        # other suites: lock waits there can pass the production default (5 s), which would
+        # answer 503. Outage tests set their own short timeouts.
+        "db_statement_timeout_seconds": 30,
         "log_level": "WARNING",
     }
     values.update(overrides)

@@ -126,6 +126,10 @@ class CatalogCache:
         self._shops: dict[str, ShopCatalog] = {}
         self.loads = 0  # how many times a shop was read from the database (tests, metrics)
 
+    def knows(self, shop_id: str) -> bool:
+        """Whether ``shop_id`` was found at some version (shops are never deleted by a seed)."""
+        return shop_id in self._shops
+
     async def shop(self, session: AsyncSession, shop_id: str) -> ShopCatalog | None:
         """``shop_id``'s catalog as the database has it now; None for an unknown shop."""
         version = await catalog_version(session)

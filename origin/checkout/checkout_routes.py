@@ -20,7 +20,7 @@ from origin.checkout.commands import CheckoutCommand, CheckoutDeps, CheckoutOutc
 from origin.checkout.flow import checkout
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
-from origin.web import SHOP_HEADER, read_json_object
+from origin.web import SHOP_HEADER, read_json_object, shop_catalog
 from shared.errors import AppError, BadRequest
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -101,6 +101,11 @@ def _answer(outcome: CheckoutOutcome) -> JSONResponse:
 
 async def checkout_session(request: Request) -> JSONResponse:
     state = get_state(request)
+    shop_id = request.headers.get(SHOP_HEADER, "")
+    if not state.catalog.knows(shop_id):
+        # An unknown shop is 404 before the body is even parsed; a cached shop exists.
+        async with state.sessions() as session, session.begin():
+            await shop_catalog(request, session, state.catalog)
     body = parse_body(CheckoutRequest, await read_json_object(request))
     command = _command(request, body)
     try:

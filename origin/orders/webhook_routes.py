@@ -2,6 +2,8 @@
 
 1. The signature is checked over the raw bytes before anything is parsed (400
    ``INVALID_SIGNATURE``); ``STRIPE_WEBHOOK_SECRET`` may hold several secrets (rotation).
+   The timestamp must lie within 300 s of now, in both directions; a signed body that is
+   not a usable Stripe event is a 400, never a 500 (:mod:`origin.orders.webhook_input`).
 2. The shop comes from the object's ``metadata.shop_id``, else from the Stripe-object→shop
    map written when the session was created. Unresolvable → 503 ``TENANT_UNRESOLVABLE`` so
    Stripe retries (an event type nobody handles is answered 200 instead: retrying it for
@@ -20,7 +22,6 @@ passed the signature check as ``processed``, ``duplicate`` or ``ignored``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,10 +37,10 @@ from origin.inventory.hold_states import SeparateCentralPool, end_hold
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
 from origin.orders.paid_orders import record_paid_order
-from origin.payments.stripe_client import InvalidSignature, verify_webhook
+from origin.orders.webhook_input import StripeEvent, parse_event, verify_signature
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER
-from shared.errors import BadRequest, Forbidden, Unavailable
+from shared.errors import Forbidden, Unavailable
 
 log = logging.getLogger("origin.webhooks")
 
@@ -52,13 +53,6 @@ PAYMENT_PROGRESS = {"pending": 0, "unpaid": 1, "expired": 2, "failed": 3, "paid"
 
 # A handler's result that means "nothing of ours": the event is counted as ignored.
 UNKNOWN_SESSION = "unknown_session"
-
-
-@dataclass(frozen=True, slots=True)
-class StripeEvent:
-    id: str
-    type: str
-    obj: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,30 +181,6 @@ async def _resolve_shop(state: OriginState, obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _verify(raw: bytes, header: str | None, secrets: tuple[str, ...]) -> None:
-    try:
-        verify_webhook(raw, header, secrets)
-    except InvalidSignature as exc:
-        log.warning("webhook signature rejected", extra={"reason": str(exc)[:200]})
-        raise BadRequest(
-            "The Stripe-Signature header is missing, stale or does not match.",
-            code="INVALID_SIGNATURE",
-        ) from None
-
-
-def _parse_event(raw: bytes) -> StripeEvent:
-    try:
-        event = json.loads(raw)
-        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The webhook body is not a Stripe event.") from None
-    if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
-        raise BadRequest("The webhook body is not a Stripe event: id and type are required.")
-    if not isinstance(obj, dict):
-        raise BadRequest("The webhook body is not a Stripe event: data.object is required.")
-    return StripeEvent(event_id, event_type, obj)
-
-
 def _assert_tenant(
     state: OriginState, request: Request, shop_id: str, fields: dict[str, str]
 ) -> None:
@@ -254,8 +224,8 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     state = get_state(request)
     metrics = state.metrics
     raw = await request.body()
-    _verify(raw, request.headers.get("stripe-signature"), state.settings.webhook_secrets)
-    event = _parse_event(raw)
+    verify_signature(raw, request.headers.get("stripe-signature"), state.settings.webhook_secrets)
+    event = parse_event(raw)
     fields = {"eventId": event.id, "eventType": event.type}
     handler = HANDLERS.get(event.type)
 

@@ -22,7 +22,13 @@ import pytest
 from tests.conftest import gateway_process_env, origin_process_env, start_stripe_sim
 from tests.support import databases
 from tests.support.openapi import operations
-from tests.support.processes import ROOT, ServiceProcess, free_port, start_uvicorn
+from tests.support.processes import (
+    ROOT,
+    ServiceProcess,
+    free_port,
+    start_gateway_process,
+    start_uvicorn,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -82,8 +88,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "GATEWAY_RATE_LIMIT_WEBHOOK": HIGH_LIMIT,
             "GATEWAY_RATE_LIMIT_PER_IP": HIGH_LIMIT,
         }
-        gateway = start_uvicorn(
-            "gateway", "gateway.app:create_app", port=gateway_port,
+        gateway = start_gateway_process(
+            "gateway", port=gateway_port,
             env=gateway_process_env(origin.url, FRONT_DOOR, LOG_LEVEL="WARNING", **limits),
             log_dir=log_dir,
         )  # fmt: skip

@@ -39,7 +39,7 @@ from origin import migrate  # noqa: E402
 from tests.bench.checkout_load import drive, raw_ceiling, sample_lock_waits  # noqa: E402
 from tests.bench.cpu import CpuMeter, per_checkout_ms  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.processes import free_port, start_process, start_uvicorn  # noqa: E402
+from tests.support.processes import free_port, start_gateway_process, start_process, start_uvicorn  # noqa: E402
 
 FRONT_DOOR = "bench-front-door"
 GATEWAY_TOKEN = "bench-gateway-token"
@@ -159,9 +159,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             extra_args=["--workers", str(args.origin_workers)],
         )  # fmt: skip
         processes.append(origin)
-        gateway = start_uvicorn(
+        gateway = start_gateway_process(
             "gateway",
-            "gateway.app:create_app",
             env={
                 "GATEWAY_FRONT_DOOR_TOKEN": FRONT_DOOR, "GATEWAY_ORIGIN_URL": origin.url,
                 "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN,

@@ -79,8 +79,10 @@ def start_gateway(
         "LOG_LEVEL": "WARNING",
     }
     args = servers.uvicorn_args("gateway.app:create_app")
-    if (source / "gateway" / "response_writes.py").exists():
-        # As docs/gateway.md starts it: one write per response.
+    if (source / "gateway" / "__main__.py").exists():
+        # As docs/gateway.md starts it (head limits, one write per response).
+        args = ["-m", "gateway", "--no-access-log"]
+    elif (source / "gateway" / "response_writes.py").exists():
         args += ["--http", "gateway.response_writes:CoalescingProtocol"]
     gateway = servers.python_service(name, args, env, workdir, source)
     stack.callback(gateway.stop)

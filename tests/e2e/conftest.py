@@ -15,7 +15,12 @@ from tests.conftest import (
     origin_process_env,
     start_stripe_sim,
 )
-from tests.support.processes import ServiceProcess, free_port, start_uvicorn
+from tests.support.processes import (
+    ServiceProcess,
+    free_port,
+    start_gateway_process,
+    start_uvicorn,
+)
 
 FRONT_DOOR = "e2e-payment-front-door"
 HEADBAND = {
@@ -51,9 +56,8 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             log_dir=log_dir,
         )  # fmt: skip
         started.append(origin)
-        gateway = start_uvicorn(
+        gateway = start_gateway_process(
             "gateway",
-            "gateway.app:create_app",
             port=gateway_port,
             env=gateway_process_env(origin.url, FRONT_DOOR),
             log_dir=log_dir,

@@ -32,7 +32,7 @@ from tests.origin.inventory.central_support import (
     central_test_catalog,
     tee,
 )
-from tests.support.processes import ServiceProcess, start_uvicorn
+from tests.support.processes import ServiceProcess, start_gateway_process, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 FRONT_DOOR = "e2e-central-front-door"
@@ -62,9 +62,8 @@ def stack(
         log_dir=log_dir,
     )  # fmt: skip
     try:
-        gateway = start_uvicorn(
+        gateway = start_gateway_process(
             "gateway",
-            "gateway.app:create_app",
             env=gateway_process_env(origin.url, FRONT_DOOR),
             log_dir=log_dir,
         )  # fmt: skip

@@ -20,7 +20,7 @@ from tests.conftest import (
     gateway_process_env,
     origin_process_env,
 )
-from tests.support.processes import free_port, start_uvicorn
+from tests.support.processes import free_port, start_gateway_process, start_uvicorn
 
 pytestmark = pytest.mark.e2e
 FRONT_DOOR = "e2e-front-door"
@@ -35,9 +35,8 @@ def test_request_is_forwarded_through_real_gateway_to_real_origin(
         env=origin_process_env(pg_url),
         log_dir=log_dir,
     )  # fmt: skip
-    gateway = start_uvicorn(
+    gateway = start_gateway_process(
         "gateway",
-        "gateway.app:create_app",
         env=gateway_process_env(origin.url, FRONT_DOOR),
         log_dir=log_dir,
     )  # fmt: skip
@@ -89,6 +88,8 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         if not k.startswith(("GATEWAY_", "ORIGIN_", "STRIPE_", "DATABASE_URL"))
     }
     env.update({k: str(v) for k, v in ports.items()})
+    shops = {"cochlearfit": free_port(), "wardrobe-rent": free_port()}
+    env["FRONT_DOOR_SHOPS"] = ",".join(f"{shop}={port}" for shop, port in shops.items())
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
     proc = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"],
@@ -117,8 +118,9 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         assert response.status_code == 200, response.text
         assert response.json() == {"ok": True}
         _pay_through_the_stack(url.rsplit("/api/", 1)[0], headers, ports["STRIPE_SIM_PORT"])
+        _storefronts_answer(shops)
         children = _children(proc.pid)
-        assert len(children) == 3
+        assert len(children) == 4
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
@@ -127,6 +129,24 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     for child in children:
         assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
     assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
+    banner = "".join(output).split("checkout-edge is running", 1)[1].splitlines()[1:3]
+    assert banner == [
+        f"  storefront       http://{shop}.localhost:{port}/   ({shop})"
+        for shop, port in shops.items()
+    ]
+
+
+def _storefronts_answer(shops: dict[str, int]) -> None:
+    """Each port serves its shop's storefront, and its /api/* reaches the platform as it."""
+    for shop, port in shops.items():
+        front_door = f"http://127.0.0.1:{port}"
+        page = httpx.get(front_door + "/")
+        assert page.status_code == 200
+        assert '<script type="module" src="/js/page-list.js">' in page.text
+        assert httpx.get(front_door + "/shop/catalog.json").json()["shop"]["id"] == shop
+        cart = httpx.get(front_door + "/api/cart", headers={"x-shop-id": "someone-else"})
+        assert cart.status_code == 200, cart.text
+        assert cart.json()["currency"] == ("usd" if shop == "cochlearfit" else "eur")
 
 
 def _pay_through_the_stack(gateway: str, headers: dict[str, str], sim_port: int) -> None:

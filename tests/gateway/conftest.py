@@ -168,6 +168,13 @@ class PrivateRedis:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """Kill the server (SIGKILL): no shutdown, and without persistence, no data kept."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
         assert self.proc is not None

@@ -1,4 +1,4 @@
-"""Starting real gateway processes for end-to-end tests, exactly as CONTRACT.md §1 does."""
+"""Starting real gateway processes for end-to-end tests: ``python -m gateway``, as in production."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.gateway.conftest import FRONT_DOOR_TOKEN, ORIGIN_TOKEN, SHARED_REDIS_URL
-from tests.support.processes import ServiceProcess, start_uvicorn
+from tests.support.processes import ServiceProcess, start_gateway_process
 
 
 def gateway_env(origin_url: str, **overrides: str) -> dict[str, str]:
@@ -26,11 +26,9 @@ def gateway_env(origin_url: str, **overrides: str) -> dict[str, str]:
 def start_gateway(
     log_dir: Path, env: dict[str, str], *, access_log: bool = False
 ) -> ServiceProcess:
-    # start_uvicorn passes --no-access-log; the access-log test wants uvicorn's default.
-    extra = ["--access-log"] if access_log else []
-    return start_uvicorn(
-        "gateway", "gateway.app:create_app", env=env, log_dir=log_dir, extra_args=extra
-    )
+    # The access-log test wants uvicorn's line per request; the others keep logs short.
+    extra = ["--access-log"] if access_log else ["--no-access-log"]
+    return start_gateway_process("gateway", env=env, log_dir=log_dir, extra_args=extra)
 
 
 def start_gateways(log_dir: Path, env: dict[str, str], count: int) -> list[ServiceProcess]:

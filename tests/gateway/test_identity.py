@@ -21,10 +21,19 @@ def test_client_ip_falls_back_to_the_socket_peer() -> None:
 
 
 @pytest.mark.parametrize(
-    "values", [["not-an-ip"], ["203.0.113.10, 198.51.100.1"], ["203.0.113.10", "203.0.113.11"]]
+    "values",
+    [
+        ["not-an-ip"],
+        [""],
+        ["203.0.113.10, 198.51.100.1"],
+        ["203.0.113.10", "203.0.113.11"],
+        ["203.0.113.10", "203.0.113.10"],
+    ],
 )
-def test_malformed_or_repeated_client_ip_header_is_ignored(values: list[str]) -> None:
-    assert client_ip(values, peer="10.0.0.5").value == "10.0.0.5"
+def test_malformed_or_repeated_client_ip_header_is_refused(values: list[str]) -> None:
+    with pytest.raises(BadRequest) as refused:
+        client_ip(values, peer="10.0.0.5")
+    assert refused.value.code == "CLIENT_IP_INVALID"
 
 
 def test_ipv6_clients_are_keyed_by_their_64_prefix() -> None:

@@ -52,6 +52,7 @@ async def test_probes_are_exempt_from_the_front_door(
         ready = await client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["status"] == "ready"
+        assert ready.json()["redis"] == "ok"
         assert (await client.get("/metrics")).status_code == 200  # Prometheus has no token
 
 
@@ -251,9 +252,19 @@ async def test_metrics_need_the_bearer_token_when_set(
         denied = await client.get("/metrics", headers=front_door())
         assert denied.status_code == 401
         assert error_code(denied) == "METRICS_UNAUTHORIZED"
-        allowed = await client.get("/metrics", headers=front_door(authorization="Bearer m-token"))
+        # Scrapers reach the gateway inside the cluster: no front-door token needed.
+        allowed = await client.get("/metrics", headers={"authorization": "Bearer m-token"})
         assert allowed.status_code == 200
         assert "gateway_requests_total" in allowed.text
+
+
+async def test_metrics_without_a_token_set_skip_the_front_door(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with serve(create_app(make_settings())) as client:
+        response = await client.get("/metrics")
+        assert response.status_code == 200
+        assert "gateway_requests_total" in response.text
 
 
 async def test_metrics_count_requests_and_rate_limits(

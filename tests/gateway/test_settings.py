@@ -123,7 +123,17 @@ def test_missing_required_variable_is_named(monkeypatch: pytest.MonkeyPatch, var
 
 
 @pytest.mark.e2e
-def test_uvicorn_factory_refuses_to_start_with_one_line_naming_the_variable() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "gateway"],
+        ["-m", "uvicorn", "gateway.app:create_app", "--factory", "--no-proxy-headers"],
+    ],
+    ids=["python-m-gateway", "uvicorn-factory"],
+)
+def test_start_commands_refuse_to_start_with_one_line_naming_the_variable(
+    command: list[str],
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "CHECKOUT_"))}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -132,17 +142,7 @@ def test_uvicorn_factory_refuses_to_start_with_one_line_naming_the_variable() ->
         GATEWAY_RATE_LIMIT_CART="many/minute",
     )
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "gateway.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(free_port()),
-        ],
+        [sys.executable, *command, "--host", "127.0.0.1", "--port", str(free_port())],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -88,6 +88,7 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", healthz, methods=["GET"]),
             Route("/api/{rest:path}", api, methods=methods),
         ]
     )

@@ -108,7 +108,7 @@ ADD_CASES: list[tuple[str, bytes | Any, int, str, str | None]] = [
         {"sku": "clip", "quantity": 1, "variantAttributes": {"size": "m\u0000"}},
         400,
         "INVALID_REQUEST",
-        "variantAttributes",
+        "variantAttributes.size",
     ),
     (
         "attributes-surrogate",

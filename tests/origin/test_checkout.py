@@ -118,6 +118,25 @@ async def test_unknown_shop_holds_nothing(
     assert await all_holds(sessions) == []
 
 
+@pytest.mark.parametrize(
+    ("case", "body", "headers"),
+    [
+        ("bad JSON", b"{bad", KEY),
+        ("bad body", b'{"items": []}', KEY),
+        ("bad Idempotency-Key", b'{"items": []}', {"idempotency-key": ""}),
+        ("inline items without a key", b'{"items": [{"sku": "clip", "quantity": 1}]}', {}),
+    ],
+)
+async def test_unknown_shop_is_404_before_the_request_is_read(
+    shop_origin: OriginClient, case: str, body: bytes, headers: dict[str, str]
+) -> None:
+    response = await shop_origin.request(
+        "POST", CHECKOUT, shop="nope", content=body, headers=headers
+    )
+    assert response.status_code == 404, case
+    assert response.json()["error"]["code"] == "SHOP_NOT_FOUND", case
+
+
 async def test_legacy_alias_is_the_same_handler(
     shop_origin: OriginClient, sim: httpx.AsyncClient
 ) -> None:

@@ -1,7 +1,9 @@
 """The stand-in as a Starlette app: ``create_app(config)``.
 
-Resources live in the lifespan: the ``httpx.AsyncClient`` that delivers webhooks, the
-:class:`Simulator` holding all state, and the sweep that expires sessions past ``expires_at``.
+Routes: the API (``api.py``), the controls (``controls.py``), the hosted page
+(``pay_page.py``) and the Stripe.js stand-in (``stripe_js.py``). Resources live in the
+lifespan: the ``httpx.AsyncClient`` that delivers webhooks, the :class:`Simulator` holding
+all state, and the sweep that expires sessions past ``expires_at``.
 Run it with lifespan on (uvicorn's default); without it there is no state to serve from.
 """
 
@@ -15,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import api, controls, pay_page
+from . import api, controls, pay_page, stripe_js
 from .config import SimConfig
 from .edge import ApiEdge
 from .errors import StripeError
@@ -24,7 +26,8 @@ from .simulator import SimState, Simulator
 
 
 def create_app(config: SimConfig) -> Starlette:
-    """Build a stand-in serving the Stripe API subset, the controls and the payment page."""
+    """Build a stand-in serving the Stripe API subset, the controls, the payment page and
+    the Stripe.js stand-in."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[SimState]:
@@ -41,7 +44,7 @@ def create_app(config: SimConfig) -> Starlette:
                 await sim.aclose()
 
     return Starlette(
-        routes=[*api.routes(), *controls.routes(), *pay_page.routes()],
+        routes=[*api.routes(), *controls.routes(), *pay_page.routes(), *stripe_js.routes()],
         middleware=[Middleware(ApiEdge)],
         exception_handlers={StripeError: _render_stripe_error},
         lifespan=lifespan,

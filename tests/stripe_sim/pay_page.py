@@ -131,6 +131,7 @@ def _page(title: str, content: str, *, status: int = 200) -> HTMLResponse:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body><main><h1>{escape(title)}</h1>{content}</main></body></html>"
     )

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        # Its port may be handed to anything next (a stand-in server of another test):
+        # what answers there is no longer this service's, for the OpenAPI check.
+        conformance.forget(self.url)
         return self.proc.returncode
 
 
@@ -91,6 +94,7 @@ def start_process(
     log_dir: Path,
     health_path: str = "/healthz",
     timeout: float = 20.0,
+    preexec_fn: Callable[[], None] | None = None,
     executable: str = sys.executable,
 ) -> ServiceProcess:
     log_path = log_dir / f"{name}-{port}.log"
@@ -102,6 +106,7 @@ def start_process(
         env=full_env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        preexec_fn=preexec_fn,
     )
     log_file.close()
     service = ServiceProcess(name=name, port=port, proc=proc, log_path=log_path, env=dict(env))
@@ -140,6 +145,33 @@ def start_uvicorn(
         name, args, port=port, env=env, log_dir=log_dir, health_path=health_path
     )
     conformance.register_process(factory, service.url, env)
+    return service
+
+
+def start_gateway_process(
+    name: str,
+    *,
+    env: Mapping[str, str],
+    log_dir: Path,
+    port: int | None = None,
+    extra_args: Sequence[str] = ("--no-access-log",),
+    health_path: str = "/healthz",
+    preexec_fn: Callable[[], None] | None = None,
+) -> ServiceProcess:
+    """Start the gateway as production does: ``python -m gateway --host … --port …``."""
+    port = port or free_port()
+    args = ["-m", "gateway", "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    service = start_process(
+        name,
+        args,
+        port=port,
+        env=env,
+        log_dir=log_dir,
+        health_path=health_path,
+        preexec_fn=preexec_fn,
+    )
+    # The same application as the uvicorn factory form: its answers are checked alike.
+    conformance.register_process("gateway.app:create_app", service.url, env)
     return service
 
 

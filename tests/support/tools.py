@@ -20,7 +20,11 @@ class Tool:
 
 TOOLS: tuple[Tool, ...] = (
     Tool("redis-server", "apt-get install redis-server", "private Redis servers in tests"),
-    Tool("chromium", "apt-get install chromium", "rendering docs/api/index.html offline"),
+    Tool(
+        "chromium",
+        "apt-get install chromium",
+        "the storefront's browser tests (Playwright) and rendering docs/api/index.html",
+    ),
     Tool(
         "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
     ),
