@@ -39,9 +39,10 @@ run: $(STAMP) ## migrate, seed the demo catalog, start gateway + origin + Stripe
 test: $(STAMP) ## the whole suite against local PostgreSQL and Redis
 	$(PY) -m pytest
 
-lint: $(STAMP) ## ruff check + ruff format --check
+lint: $(STAMP) ## ruff check + ruff format --check + hadolint deploy/Dockerfile
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint deploy/Dockerfile
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

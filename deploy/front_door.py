@@ -1,7 +1,8 @@
 """The development front door: each shop's storefront on its own port, ``/api/*`` to the gateway.
 
 ``python deploy/front_door.py --gateway-url URL --shop cochlearfit=8080 --shop wardrobe-rent=8081``
-(the token comes from ``GATEWAY_FRONT_DOOR_TOKEN``; ``make run`` starts it). What it owns,
+(the token comes from ``GATEWAY_FRONT_DOOR_TOKEN`` or the file ``GATEWAY_FRONT_DOOR_TOKEN_FILE``
+names; ``make run`` starts it). What it owns,
 playing the part the CDN's front door plays in production (docs/storefront.md):
 
 * The shop is the listening socket's: a request that arrived on port 8080 is CochlearFit's,
@@ -46,6 +47,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+
+from shared.secrets import SecretFileError, read_secret_file
 
 STOREFRONT = Path(__file__).resolve().parent / "storefront"
 MAX_BODY_BYTES = 1 << 20
@@ -267,11 +270,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _front_door_token() -> str:
+    """The first front-door token, from the variable or the file ``…_FILE`` names."""
+    name = "GATEWAY_FRONT_DOOR_TOKEN"
+    path = os.environ.get(f"{name}_FILE")
+    raw = read_secret_file(f"{name}_FILE", path) if path else os.environ.get(name, "")
+    return raw.split(",")[0].strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    token = os.environ.get("GATEWAY_FRONT_DOOR_TOKEN", "").split(",")[0].strip()
+    try:
+        token = _front_door_token()
+    except SecretFileError as exc:
+        print(f"front door: {exc}", file=sys.stderr)
+        return 2
     if not token:
-        print("front door: GATEWAY_FRONT_DOOR_TOKEN is not set", file=sys.stderr)
+        print(
+            "front door: GATEWAY_FRONT_DOOR_TOKEN (or GATEWAY_FRONT_DOOR_TOKEN_FILE) is not set",
+            file=sys.stderr,
+        )
         return 2
     config = FrontDoorConfig(
         gateway_url=args.gateway_url,

@@ -7,6 +7,9 @@ origin, the gateway and the development front door (each shop's storefront on it
 ``FRONT_DOOR_SHOPS``, default ``cochlearfit=8080,wardrobe-rent=8081``), prints the storefront
 URLs first, then the other URLs and a curl that goes through the gateway, and stops all of
 them on Ctrl-C.
+
+Secrets reach the children as files (``NAME_FILE``, one file per secret under var/secrets/,
+readable by this user only), never on a command line where ``ps`` would show them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
 SECRETS = VAR / "dev-secrets.json"
+SECRET_FILES = VAR / "secrets"
 # The demo catalog's success/cancel/return URLs name these hosts and ports.
 DEFAULT_SHOPS = "cochlearfit=8080,wardrobe-rent=8081"
 
@@ -56,6 +60,28 @@ def _secrets() -> dict[str, str]:
     SECRETS.write_text(json.dumps(values, indent=2))
     SECRETS.chmod(0o600)
     return values
+
+
+def _secret_files(values: dict[str, str]) -> dict[str, str]:
+    """Each secret in its own file; the ``NAME_FILE`` variables naming them, for every child."""
+    SECRET_FILES.mkdir(mode=0o700, exist_ok=True)
+    SECRET_FILES.chmod(0o700)
+    files = {
+        **values,
+        # The origin checks the token the gateway sends; the stand-in signs with the first
+        # webhook secret and knocks on the front door like the real front door would.
+        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
+        "STRIPE_SIM_WEBHOOK_HEADERS": "x-front-door-token: "
+        + values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0],
+    }
+    variables = {}
+    for name, value in files.items():
+        path = SECRET_FILES / name.lower()
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(value + "\n")
+        variables[f"{name}_FILE"] = str(path)
+    return variables
 
 
 def _port_free(port: int) -> bool:
@@ -109,11 +135,12 @@ def main() -> int:
     gateway_url = f"http://127.0.0.1:{ports['gateway']}"
     origin_url = f"http://127.0.0.1:{ports['origin']}"
     stripe_url = f"http://127.0.0.1:{ports['stripe']}"
+    secret_files = _secret_files(values)
+    plain = {name.removesuffix("_FILE") for name in secret_files}
     env = {
-        **os.environ,
-        **values,
+        **{k: v for k, v in os.environ.items() if k not in plain and k not in secret_files},
+        **secret_files,
         "PYTHONPATH": str(ROOT),
-        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
         "GATEWAY_ORIGIN_URL": origin_url,
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", stripe_url),
     }
@@ -142,10 +169,6 @@ def main() -> int:
                     str(ports["stripe"]),
                     "--webhook-url",
                     f"{gateway_url}/api/stripe-webhook",
-                    "--webhook-secret",
-                    values["STRIPE_WEBHOOK_SECRET"].split(",")[0],
-                    "--webhook-header",
-                    f"x-front-door-token: {values['GATEWAY_FRONT_DOOR_TOKEN'].split(',')[0]}",
                 ],
                 f"{stripe_url}/_sim/events",
             )

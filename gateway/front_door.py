@@ -6,24 +6,15 @@ exist (the 401 comes before any 404 or 405).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.routes import FRONT_DOOR_EXEMPT
 from shared.errors import Unauthorized, error_response
+from shared.secrets import token_matches
 
 __all__ = ["FrontDoorMiddleware", "token_matches"]
-
-
-def token_matches(presented: bytes, accepted: Sequence[bytes]) -> bool:
-    """Constant-time comparison against every accepted token (rotation holds several)."""
-    matched = False
-    for token in accepted:
-        # No short-circuit: the time taken does not tell which token (if any) matched.
-        matched |= hmac.compare_digest(presented, token)
-    return matched
 
 
 class FrontDoorMiddleware:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -16,26 +17,22 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from gateway.cors import parse_cors_origins
 from gateway.rate_limit import FailureMode, Quota, RedisTarget, parse_quota, parse_redis_target
 from gateway.routes import LimitClass
+from shared.secrets import parse_tokens
 from shared.settings import BaseServiceSettings
 
 __all__ = ["Settings"]
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
-_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: safe in a header, compared as bytes
-
-
-def _tokens(value: SecretStr, *, several: bool) -> list[str]:
-    raw = value.get_secret_value()
-    tokens = [t.strip() for t in raw.split(",")] if several else [raw]
-    if not tokens or any(not t for t in tokens):
-        raise ValueError("must not be empty" + (" (nor hold an empty item)" if several else ""))
-    if any(not _TOKEN.fullmatch(t) for t in tokens):
-        raise ValueError("must be visible ASCII characters without spaces")
-    return tokens
 
 
 class Settings(BaseServiceSettings):
-    """Every ``GATEWAY_*`` / ``CHECKOUT_*`` variable; see docs/gateway.md for the table."""
+    """Every ``GATEWAY_*`` / ``CHECKOUT_*`` variable; see docs/gateway.md for the table.
+
+    Each secret may be given as ``NAME_FILE`` instead (:mod:`shared.secrets`).
+    """
+
+    # A Redis URL may carry a password.
+    file_settings: ClassVar[frozenset[str]] = frozenset({"gateway_redis_url"})
 
     gateway_front_door_token: SecretStr
     gateway_origin_url: str = "http://127.0.0.1:8001"
@@ -71,13 +68,13 @@ class Settings(BaseServiceSettings):
     @field_validator("gateway_front_door_token")
     @classmethod
     def _front_door_tokens(cls, value: SecretStr) -> SecretStr:
-        _tokens(value, several=True)
+        parse_tokens(value.get_secret_value(), several=True)
         return value
 
     @field_validator("gateway_origin_token")
     @classmethod
     def _origin_token(cls, value: SecretStr) -> SecretStr:
-        _tokens(value, several=False)
+        parse_tokens(value.get_secret_value(), several=False)
         return value
 
     @field_validator("gateway_metrics_token")
@@ -85,7 +82,7 @@ class Settings(BaseServiceSettings):
     def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None  # set but empty means "no token", as if unset
-        _tokens(value, several=False)
+        parse_tokens(value.get_secret_value(), several=False)
         return value
 
     @field_validator("gateway_origin_url")
@@ -164,7 +161,8 @@ class Settings(BaseServiceSettings):
 
     def front_door_tokens(self) -> list[bytes]:
         """All accepted front-door tokens (several during a rotation)."""
-        return [t.encode() for t in _tokens(self.gateway_front_door_token, several=True)]
+        tokens = parse_tokens(self.gateway_front_door_token.get_secret_value(), several=True)
+        return [t.encode() for t in tokens]
 
     def quotas(self) -> dict[LimitClass, Quota | None]:
         """The quota of each limit class; ``None`` for a class that is not limited."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,6 +13,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.routes import route_label
 from shared.errors import Unauthorized
 from shared.observe import ResponseObserver
+from shared.secrets import bearer_matches
 
 __all__ = ["metrics_endpoint", "request_observer"]
 
@@ -37,12 +37,12 @@ def metrics_endpoint(
     metrics: GatewayMetrics, token: str | None
 ) -> Callable[[Request], Awaitable[Response]]:
     """``GET /metrics``: Prometheus text; needs ``Authorization: Bearer <token>`` if set."""
-    expected = f"Bearer {token}".encode() if token else None
+    expected = token.encode() if token else None
 
     async def endpoint(request: Request) -> Response:
         if expected is not None:
             presented = request.headers.get("authorization", "").encode("latin-1")
-            if not hmac.compare_digest(presented, expected):
+            if not bearer_matches(presented, expected):
                 raise Unauthorized(
                     "Metrics need 'Authorization: Bearer <GATEWAY_METRICS_TOKEN>'.",
                     code="METRICS_UNAUTHORIZED",

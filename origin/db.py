@@ -5,18 +5,27 @@ statement by ``statement_timeout`` (server-side, and client-side for a server th
 answering), waiting for a pooled connection by ``pool_timeout``. When the database is
 unreachable, stalled or timing out, :func:`database_unavailable` says so and the origin
 answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (``origin.app``), never a 500.
+
+PgBouncer: a PostgreSQL URL ending in ``?pgbouncer=true`` (the query parameter is removed
+before connecting) makes the engine safe behind PgBouncer's transaction pooling, where
+consecutive transactions of one client connection may run on different server connections:
+no prepared-statement cache in asyncpg or SQLAlchemy (a cached statement would not exist on
+the next server connection) and a unique name for every statement prepared within a
+transaction (so two clients' statements never collide on one server connection). It costs
+a round trip per statement, which is why it is not the default (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs; only its exception classes)
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -54,6 +63,27 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def split_pgbouncer(url: str) -> tuple[str, bool]:
+    """``url`` without its ``pgbouncer`` query parameter, and whether that asked for PgBouncer.
+
+    ``ValueError`` when the parameter is neither ``true`` nor ``false``, or not on PostgreSQL.
+    """
+    parsed = make_url(url)
+    value = parsed.query.get("pgbouncer")
+    if value is None:
+        return url, False
+    if value not in ("true", "false"):
+        raise ValueError("the pgbouncer= query parameter must be true or false")
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError("pgbouncer= applies to postgresql+asyncpg:// URLs only")
+    bare = parsed.difference_update_query(["pgbouncer"])
+    return bare.render_as_string(hide_password=False), value == "true"
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
 def create_engine(
     url: str,
     *,
@@ -64,6 +94,7 @@ def create_engine(
 ) -> AsyncEngine:
     """The engine for ``url``; ``statement_timeout`` ``None`` leaves statements unbounded
     (migrations and seeding may legitimately run long)."""
+    url, pgbouncer = split_pgbouncer(url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -73,14 +104,25 @@ def create_engine(
     connect_args: dict[str, Any] = {"timeout": connect_timeout}
     if statement_timeout is not None:
         connect_args["command_timeout"] = statement_timeout
-        connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout * 1000))}
+        if not pgbouncer:
+            # PgBouncer refuses unknown start-up parameters; behind it the client-side
+            # command_timeout alone bounds a statement.
+            connect_args["server_settings"] = {
+                "statement_timeout": str(int(statement_timeout * 1000))
+            }
+    if pgbouncer:
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     return create_async_engine(
         url,
+        connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
-        connect_args=connect_args,
     )
 
 

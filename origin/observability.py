@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,6 +14,7 @@ from origin.metrics import OriginMetrics
 from origin.state import get_state
 from shared.errors import Unauthorized
 from shared.observe import ResponseObserver
+from shared.secrets import bearer_matches
 
 log = logging.getLogger("origin.access")
 # Probes would drown the access log.
@@ -59,7 +59,7 @@ async def metrics_endpoint(request: Request) -> Response:
     state = get_state(request)
     token = state.settings.origin_metrics_token
     if token is not None:
-        presented = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(presented.encode(), token.get_secret_value().encode()):
+        presented = request.headers.get("authorization", "").encode("latin-1")
+        if not bearer_matches(presented, token.get_secret_value().encode()):
             raise Unauthorized("A metrics token is required.", code="METRICS_UNAUTHORIZED")
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

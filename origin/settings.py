@@ -1,24 +1,30 @@
-"""The origin's settings, all from environment variables (CONTRACT §3)."""
+"""The origin's settings, all from environment variables (CONTRACT §3).
+
+Each secret may be given as ``NAME_FILE`` instead (:mod:`shared.secrets`): the tokens, the
+Stripe key and webhook secret, and the database URLs (which may carry passwords).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
+from origin.db import split_pgbouncer
 from shared.money import minor_from_major
+from shared.secrets import parse_tokens
 from shared.settings import BaseServiceSettings
 
 RepricePolicy = Literal["log_only", "enforce_and_proceed", "enforce_and_reject"]
 
 
-def _split_secrets(value: SecretStr) -> tuple[str, ...]:
-    return tuple(s.strip() for s in value.get_secret_value().split(",") if s.strip())
-
-
 class DatabaseSettings(BaseServiceSettings):
     """What the command line (migrate, seed) needs: only the databases."""
+
+    file_settings: ClassVar[frozenset[str]] = frozenset(
+        {"database_url", "central_inventory_database_url"}
+    )
 
     database_url: str = "sqlite+aiosqlite:///./var/origin.db"
     central_inventory_database_url: str | None = None
@@ -30,6 +36,7 @@ class DatabaseSettings(BaseServiceSettings):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        split_pgbouncer(value)  # a malformed ?pgbouncer= stops start-up, not the first query
         return value
 
 
@@ -83,11 +90,24 @@ class Settings(DatabaseSettings):
         validation_alias=AliasChoices("ORIGIN_DB_STATEMENT_TIMEOUT_SECONDS"),
     )
 
-    @field_validator("stripe_secret_key", "stripe_webhook_secret", "origin_gateway_token")
+    @field_validator("stripe_webhook_secret", "origin_gateway_token")
     @classmethod
-    def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
+    def _token_list(cls, value: SecretStr) -> SecretStr:
+        parse_tokens(value.get_secret_value(), several=True)
+        return value
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _one_token(cls, value: SecretStr) -> SecretStr:
+        parse_tokens(value.get_secret_value(), several=False)
+        return value
+
+    @field_validator("origin_metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty means "no token", as if unset
+        parse_tokens(value.get_secret_value(), several=False)
         return value
 
     @field_validator("checkout_reprice_drift_abs")
@@ -105,11 +125,11 @@ class Settings(DatabaseSettings):
 
     @property
     def gateway_tokens(self) -> tuple[str, ...]:
-        return _split_secrets(self.origin_gateway_token)
+        return parse_tokens(self.origin_gateway_token.get_secret_value(), several=True)
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:
-        return _split_secrets(self.stripe_webhook_secret)
+        return parse_tokens(self.stripe_webhook_secret.get_secret_value(), several=True)
 
     @property
     def drift_abs_minor(self) -> int:

@@ -3,7 +3,6 @@ and the input screen (query parameters and headers; JSON strings in :func:`read_
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +15,7 @@ from origin.catalog.cache import CatalogCache, ShopCatalog
 from origin.models import Shop
 from origin.request_bodies import screen_strings, screen_text
 from shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
+from shared.secrets import token_matches
 
 SHOP_HEADER = "x-shop-id"
 
@@ -74,8 +74,7 @@ class GatewayTokenMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             presented = next((v for k, v in scope["headers"] if k == b"x-gateway-token"), b"")
-            matches = [hmac.compare_digest(presented, token) for token in self.tokens]
-            if not any(matches):
+            if not token_matches(presented, self.tokens):
                 response = error_response(
                     Unauthorized(
                         "This service only accepts requests from the gateway.",

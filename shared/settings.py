@@ -3,7 +3,8 @@
 Every service has one ``Settings`` class deriving from :class:`BaseServiceSettings`.
 :func:`load_settings` builds it from the environment and turns a validation failure into
 one line naming the variable, so an operator sees ``DATABASE_URL: ...`` rather than a
-pydantic traceback.
+pydantic traceback. Every secret may come from a file instead (``NAME_FILE``, see
+:mod:`shared.secrets`); that source ranks above the plain variables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import sys
 from typing import TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.secrets import SecretFileError, SecretFilesSource
 
 __all__ = ["BaseServiceSettings", "SettingsError", "load_settings", "settings_or_exit"]
 
@@ -30,6 +33,18 @@ class BaseServiceSettings(BaseSettings):
         frozen=True,
         env_ignore_empty=False,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments (tests, create_app(settings)) first, then NAME_FILE, then NAME.
+        return (init_settings, SecretFilesSource(settings_cls), env_settings)
 
 
 S = TypeVar("S", bound=BaseServiceSettings)
@@ -66,3 +81,5 @@ def load_settings(cls: type[S]) -> S:
         return cls()
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
+    except SecretFileError as exc:
+        raise SettingsError(f"invalid configuration: {exc}") from None

@@ -26,6 +26,7 @@ from origin.db import create_engine, session_factory
 from origin.models import metadata
 from origin.settings import Settings
 from tests.support import conformance, databases, tools
+from tests.support.pgbouncer import start_pgbouncer
 from tests.support.processes import ServiceProcess, free_port, start_process
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -59,6 +60,17 @@ def pg_url() -> Iterator[str]:
         yield url
     finally:
         databases.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(pg_url: str) -> Iterator[str]:
+    """The run's database reached through a real PgBouncer in transaction pooling
+    (``?pgbouncer=true``: the origin's engine options for it, see origin/db.py)."""
+    bouncer = start_pgbouncer(databases.ADMIN_URL)
+    try:
+        yield bouncer.url_for(pg_url)
+    finally:
+        bouncer.stop()
 
 
 @pytest.fixture

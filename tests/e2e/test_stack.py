@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -121,6 +122,11 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         _storefronts_answer(shops)
         children = _children(proc.pid)
         assert len(children) == 4
+        secrets = json.loads((ROOT_DIR / "var" / "dev-secrets.json").read_text()).values()
+        for child in children:
+            command_line = Path(f"/proc/{child}/cmdline").read_bytes().decode()
+            assert "_FILE" not in command_line
+            assert not [s for s in secrets if s in command_line], "a secret is visible in ps"
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)

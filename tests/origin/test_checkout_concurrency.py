@@ -1,16 +1,21 @@
-"""Concurrency decided by the database: one hold per intent, never oversold, across processes."""
+"""Concurrency decided by the database: one hold per intent, never oversold, across processes.
+
+Every test runs twice: straight to PostgreSQL, and through a real PgBouncer in transaction
+pooling (``database``), where consecutive transactions may land on different server
+connections — the deployment of docs/deploy.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import GATEWAY_TOKEN, OriginClient, origin_process_env
+from tests.conftest import GATEWAY_TOKEN, OriginClient, StripeSim, origin_process_env
 from tests.origin.support import (
     HEADBAND_M_KEY,
     all_holds,
@@ -22,6 +27,33 @@ from tests.support.processes import ServiceProcess, start_uvicorn
 
 CHECKOUT = "/api/checkout-session"
 ONE = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "m", "color": "navy"}}
+
+
+@pytest.fixture(params=["direct", "pgbouncer"])
+def database(request: pytest.FixtureRequest, pg_url: str) -> str:
+    """The origins' DATABASE_URL: the run's database, directly or through PgBouncer."""
+    if request.param == "pgbouncer":
+        url: str = request.getfixturevalue("pgbouncer_url")
+        return url
+    return pg_url
+
+
+@pytest.fixture
+async def shop_origin(
+    origin_factory: Callable[..., Any],
+    stripe_sim: StripeSim,
+    seeded: dict[str, Any],
+    sim: httpx.AsyncClient,
+    database: str,
+) -> OriginClient:
+    """The shared ``shop_origin``, on ``database``."""
+    client: OriginClient = await origin_factory(
+        database_url=database,
+        stripe_api_base=stripe_sim.url,
+        stripe_max_network_retries=0,
+        stripe_timeout_seconds=3,
+    )
+    return client
 
 
 async def test_fifty_concurrent_checkouts_of_one_intent_make_one_hold_one_session(
@@ -78,10 +110,10 @@ async def test_flash_sale_of_200_buyers_for_25_units_sells_exactly_25(
 
 @pytest.fixture
 def two_origins(
-    pg_url: str, stripe_sim: Any, sim: httpx.AsyncClient, seeded: Any, log_dir: Path
+    database: str, stripe_sim: Any, sim: httpx.AsyncClient, seeded: Any, log_dir: Path
 ) -> Iterator[list[ServiceProcess]]:
     """Two origin processes on the same database, paying through the same stand-in."""
-    env = origin_process_env(pg_url, stripe_sim.url, STRIPE_MAX_NETWORK_RETRIES="0")
+    env = origin_process_env(database, stripe_sim.url, STRIPE_MAX_NETWORK_RETRIES="0")
     origins: list[ServiceProcess] = []
     try:
         for i in range(2):

@@ -150,7 +150,19 @@ def test_start_up_refuses_a_missing_token_or_a_bad_shop_with_one_line() -> None:
         env={"PATH": "/usr/bin:/bin"}, timeout=30,
     )  # fmt: skip
     assert no_token.returncode == 2
-    assert no_token.stderr.strip() == "front door: GATEWAY_FRONT_DOOR_TOKEN is not set"
+    assert no_token.stderr.strip() == (
+        "front door: GATEWAY_FRONT_DOOR_TOKEN (or GATEWAY_FRONT_DOOR_TOKEN_FILE) is not set"
+    )
+
+    unreadable = subprocess.run(
+        [*script, "--shop", "cochlearfit=1"], cwd=ROOT_DIR, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "GATEWAY_FRONT_DOOR_TOKEN_FILE": "/nonexistent/token"},
+        timeout=30,
+    )  # fmt: skip
+    assert unreadable.returncode == 2
+    assert unreadable.stderr.strip().startswith(
+        "front door: GATEWAY_FRONT_DOOR_TOKEN_FILE: cannot read '/nonexistent/token'"
+    )
 
     bad_shop = subprocess.run(
         [*script, "--shop", "Not A Shop=80"], cwd=ROOT_DIR, capture_output=True, text=True,

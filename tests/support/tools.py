@@ -25,11 +25,13 @@ TOOLS: tuple[Tool, ...] = (
         "apt-get install chromium",
         "the storefront's browser tests (Playwright) and rendering docs/api/index.html",
     ),
+    Tool("pgbouncer", "apt-get install pgbouncer", "the origin through transaction pooling"),
+    Tool("nginx", "apt-get install nginx", "checking deploy/nginx with nginx -t"),
     Tool(
         "redis-cli", "apt-get install redis-tools", "the Redis Cluster fixture (--cluster create)"
     ),
     Tool("openssl", "apt-get install openssl", "TLS certificates for the Redis TLS tests"),
-    Tool("promtool", "apt-get install prometheus", "the alert rule tests"),
+    Tool("promtool", "apt-get install prometheus", "alert rule tests, deploy/ Prometheus config"),
     Tool("prometheus", "apt-get install prometheus", "scraping the stack for the dashboards"),
 )
 
