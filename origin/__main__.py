@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +19,17 @@ from sqlmodel import select
 
 from origin import migrate
 from origin.audit import AuditReport, Pool, audit_orders, audit_stock
-from origin.catalog_file import CatalogError, load_catalog
-from origin.central import CentralInventory, central_catalog
+from origin.catalog.catalog_file import CatalogError, load_catalog
+from origin.catalog.seed import SeedReport, seed_catalog
+from origin.checkout.reaper import reap_once
 from origin.db import engine_scope, session_factory
 from origin.db_diagnosis import probe
+from origin.inventory.central_policy import CentralInventory, central_catalog
+from origin.inventory.central_pool import CentralPoolUnavailable
 from origin.metrics import OriginMetrics
 from origin.models import Shop
 from origin.models.types import utcnow
-from origin.payments import StripePayments
-from origin.reaper import reap_once
-from origin.seed import SeedReport, seed_catalog
+from origin.payments.stripe_client import StripePayments
 from origin.settings import DatabaseSettings, Settings
 from shared import version
 from shared.settings import SettingsError, load_settings
@@ -63,10 +65,21 @@ async def _reap(settings: Settings) -> int:
     async with engine_scope(settings.database_url, pool_size=2) as engine:
         payments = StripePayments(settings, metrics)
         sessions = session_factory(engine)
-        # Bound like the lifespan's sessions, so a separate central pool gets its stock back.
+        # A separate central pool gets follow-ups queued for the holds this pass ends; the
+        # origin's workers (or this pass's drain below) carry them out.
         central = CentralInventory.open(settings, metrics, sessions=sessions)
         try:
-            return await reap_once(sessions=sessions, payments=payments, metrics=metrics)
+            reaped = await reap_once(
+                sessions=sessions,
+                payments=payments,
+                metrics=metrics,
+                remote_pool=central.remote_pool,
+            )
+            if central.database is not None:
+                # Queued rows stay queued if the pool is down; a running origin retries them.
+                with contextlib.suppress(CentralPoolUnavailable):
+                    await central.database.follow_up()
+            return reaped
         finally:
             await central.aclose()
             await payments.aclose()

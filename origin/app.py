@@ -17,22 +17,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from origin.cart_routes import CartEndpoint
-from origin.central import CentralInventory
-from origin.checkout import checkout_session
+from origin.carts.cart_routes import CartEndpoint
+from origin.catalog.cache import CatalogCache
+from origin.checkout.checkout_routes import checkout_session
+from origin.checkout.reaper import run_reaper
 from origin.db import create_engine, database_unavailable, session_factory
-from origin.inventory_routes import validate_inventory
+from origin.inventory.central_policy import CentralInventory
+from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
 from origin.monitor import monitor_scope, run_monitor
 from origin.observability import metrics_endpoint, request_observer
-from origin.order_status import order_status
-from origin.payments import StripePayments
-from origin.reaper import run_reaper
+from origin.orders.order_routes import order_status
+from origin.orders.webhook_routes import HANDLERS, stripe_webhook
+from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 from origin.startup_check import DatabaseStartupCheck
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware, InputScreenMiddleware
-from origin.webhooks import HANDLERS, stripe_webhook
 from shared.errors import Unavailable, error_response, install_error_handlers
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.observe import ObserveResponses
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessions=sessions,
             payments=payments,
             central=central,
+            catalog=CatalogCache(),
         )
         app.state.origin = state
         tasks: list[asyncio.Task[None]] = []
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         sessions=state.sessions,
                         payments=payments,
                         metrics=metrics,
+                        remote_pool=central.remote_pool,
                         interval=settings.hold_reaper_interval_seconds,
                     ),
                     name="hold-reaper",

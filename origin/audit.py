@@ -42,28 +42,42 @@ __all__ = [
 
 Pool = Literal["shop", "central"]
 
-# One statement per pool; the tables are fixed, never from input.
+# One statement per pool; the tables are fixed, never from input. ``{held}`` lists what holds
+# stock of the pool: hold items, and for the central pool also the reservations a separate
+# central database keeps (origin.inventory.reservations) — each database has one or the other.
 _CONSERVATION = """
 SELECT s.id, {shop} AS shop_id, s.variant_key, s.stocked, s.available,
-       COALESCE(SUM(CASE WHEN h.status = 'active' THEN i.quantity END), 0) AS held,
-       COALESCE(SUM(CASE WHEN h.status = 'committed' THEN i.quantity END), 0) AS sold
+       COALESCE(SUM(CASE WHEN u.status = 'active' THEN u.quantity END), 0) AS held,
+       COALESCE(SUM(CASE WHEN u.status = 'committed' THEN u.quantity END), 0) AS sold
 FROM {table} s
-LEFT JOIN hold_items i ON i.{column} = s.id
-LEFT JOIN inventory_holds h ON h.id = i.hold_id
+LEFT JOIN ({held}) u ON u.stock_id = s.id
 GROUP BY s.id, s.variant_key, s.stocked, s.available{group}
 HAVING s.stocked <> s.available
-    + COALESCE(SUM(CASE WHEN h.status = 'active' THEN i.quantity END), 0)
-    + COALESCE(SUM(CASE WHEN h.status = 'committed' THEN i.quantity END), 0)
+    + COALESCE(SUM(CASE WHEN u.status = 'active' THEN u.quantity END), 0)
+    + COALESCE(SUM(CASE WHEN u.status = 'committed' THEN u.quantity END), 0)
 ORDER BY s.id
 """
+_HOLD_ITEMS = (
+    "SELECT i.{column} AS stock_id, i.quantity, h.status "
+    "FROM hold_items i JOIN inventory_holds h ON h.id = i.hold_id"
+)
+_RESERVATIONS = (
+    "SELECT r.central_stock_id AS stock_id, r.quantity, c.status "
+    "FROM central_reservation_items r JOIN central_reservations c ON c.hold_id = r.hold_id"
+)
 _POOLS: dict[Pool, dict[str, str]] = {
     "shop": {
         "table": "variants",
-        "column": "variant_id",
         "shop": "s.shop_id",
         "group": ", s.shop_id",
+        "held": _HOLD_ITEMS.format(column="variant_id"),
     },
-    "central": {"table": "central_stock", "column": "central_stock_id", "shop": "''", "group": ""},
+    "central": {
+        "table": "central_stock",
+        "shop": "''",
+        "group": "",
+        "held": _HOLD_ITEMS.format(column="central_stock_id") + " UNION ALL " + _RESERVATIONS,
+    },
 }
 
 _HELD_NOW = """
@@ -199,9 +213,8 @@ async def rebase_stocked(session: AsyncSession, *, pool: Pool, stock_id: int) ->
     await session.execute(
         text(
             f"UPDATE {spec['table']} SET stocked = available + ("  # noqa: S608 (fixed names)
-            "SELECT COALESCE(SUM(i.quantity), 0) FROM hold_items i "
-            "JOIN inventory_holds h ON h.id = i.hold_id "
-            f"WHERE i.{spec['column']} = :id AND h.status IN ('active', 'committed')) "
+            f"SELECT COALESCE(SUM(u.quantity), 0) FROM ({spec['held']}) u "
+            "WHERE u.stock_id = :id AND u.status IN ('active', 'committed')) "
             "WHERE id = :id"
         ),
         {"id": stock_id},

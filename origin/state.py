@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from origin.central import CentralInventory
+from origin.catalog.cache import CatalogCache
+from origin.inventory.central_policy import CentralInventory
 from origin.metrics import OriginMetrics
-from origin.payments import StripePayments
+from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 
 
@@ -20,8 +21,10 @@ class OriginState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     payments: StripePayments
-    # The central pool (§3.6); ``sessions`` are bound to it. None only where nothing binds one.
-    central: CentralInventory | None = None
+    # The central pool (§3.6): routing and policy, and its own database when it has one.
+    central: CentralInventory
+    # The per-shop catalog cache (prices, coupons, routing), invalidated by catalog_version.
+    catalog: CatalogCache
 
 
 def get_state(request: Request) -> OriginState:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from origin.catalog.cache import CatalogCache, ShopCatalog
 from origin.models import Shop
 from origin.request_bodies import screen_strings, screen_text
 from shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
@@ -37,6 +38,18 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise BadRequest("The request body must be a JSON object.")
     screen_strings(data)
     return data
+
+
+async def shop_catalog(request: Request, session: AsyncSession, cache: CatalogCache) -> ShopCatalog:
+    """The catalog of the shop named by ``x-shop-id`` (cached); 404 ``SHOP_NOT_FOUND`` before
+    anything else is read."""
+    shop_id = request.headers.get(SHOP_HEADER, "")
+    catalog = await cache.shop(session, shop_id) if shop_id else None
+    if catalog is None:
+        raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
+    # For the per-shop request metric: a label value only once the shop is known to exist.
+    request.state.shop_id = catalog.shop.id
+    return catalog
 
 
 async def resolve_shop(request: Request, session: AsyncSession) -> Shop:

@@ -3,6 +3,7 @@
 from origin.models.base import metadata
 from origin.models.carts import Cart, CartLine
 from origin.models.catalog import (
+    CatalogVersion,
     CentralAllocation,
     CentralStock,
     Coupon,
@@ -10,13 +11,18 @@ from origin.models.catalog import (
     Shop,
     Variant,
 )
+from origin.models.central import CentralFollowUp, CentralReservation, CentralReservationItem
 from origin.models.holds import CheckoutIntent, HoldItem, InventoryHold
 from origin.models.orders import Order, OrderLine, ProcessedStripeEvent, StripeObjectShop
 
 __all__ = [
     "Cart",
     "CartLine",
+    "CatalogVersion",
     "CentralAllocation",
+    "CentralFollowUp",
+    "CentralReservation",
+    "CentralReservationItem",
     "CentralStock",
     "CheckoutIntent",
     "Coupon",

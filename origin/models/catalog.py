@@ -120,3 +120,18 @@ class CentralAllocation(SQLModel, table=True):
     shop_id: str = Field(foreign_key="shops.id", primary_key=True, max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
     created_at: datetime = timestamp()
+
+
+class CatalogVersion(SQLModel, table=True):
+    """One counter for the whole catalog, moved by database triggers on every catalog change.
+
+    Processes cache catalog lookups under the version they read; a seed (or any write to
+    shops, products, variants' identity, coupons, allocations or central rows) in any
+    process moves the counter, so every cache sees it at its next read.
+    """
+
+    __tablename__ = "catalog_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0)

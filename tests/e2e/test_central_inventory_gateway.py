@@ -25,7 +25,7 @@ from tests.conftest import (
     origin_process_env,
     seed,
 )
-from tests.origin.central_support import (
+from tests.origin.inventory.central_support import (
     CHECKOUT,
     UNREACHABLE_URL,
     VALIDATE,

@@ -60,7 +60,7 @@ async def assert_conserved(
     sessions: async_sessionmaker[AsyncSession], catalog: dict[str, Any]
 ) -> None:
     """CONTRACT §3.7: initial = available + Σ active holds + Σ committed holds, per variant."""
-    from origin.variant_keys import format_variant_key
+    from origin.catalog.variant_keys import format_variant_key
 
     initial = {
         (p["shopId"], format_variant_key(p["sku"], v["attributes"])): v["stock"]

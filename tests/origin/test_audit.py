@@ -19,10 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from origin.audit import audit_orders, audit_stock
-from origin.catalog_file import parse_catalog
+from origin.catalog.catalog_file import parse_catalog
+from origin.catalog.seed import seed_catalog
+from origin.checkout.reaper import reap_once
 from origin.monitor import MonitorScope, refresh
-from origin.reaper import reap_once
-from origin.seed import seed_catalog
 from tests.conftest import ROOT_DIR, OriginClient, load_test_catalog
 from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY
 from tests.support import databases
@@ -83,7 +83,12 @@ async def test_live_holds_and_reaped_holds_add_up(
         id=ended["inventoryReservationId"],
     )
     state = shop_origin.state
-    assert await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics) == 1
+    assert (
+        await reap_once(
+            sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+        )
+        == 1
+    )
     await checkout(shop_origin, "b")
     assert await audit(sessions) == ([], [])
     result = run_cli(pg_url)

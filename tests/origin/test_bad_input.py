@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from origin.inventory import ValidateBody, parse_validate_request
-from origin.line_items import LineItemIn
+from origin.catalog.line_items import LineItemIn
+from origin.inventory.validation import ValidateBody, parse_validate_request
 from origin.request_bodies import parse_body
 from shared.errors import AppError
 from tests.conftest import GATEWAY_TOKEN, OriginClient

@@ -12,10 +12,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from origin import carts
+from origin.carts import cart_store as carts
+from origin.catalog.variant_keys import format_variant_key
 from origin.models import Cart, CartLine, Product, Variant
 from origin.models.types import utcnow
-from origin.variant_keys import format_variant_key
 from tests.conftest import OriginClient, load_test_catalog, seed
 
 NAVY_M = {"size": "m", "color": "navy"}
@@ -457,7 +457,7 @@ async def test_checkout_contents_gives_lines_and_baseline(
 async def test_awkward_attributes_work_end_to_end(
     origin: OriginClient, seeded: Any, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """Seed, cart and validation all key the variant through origin.variant_keys."""
+    """Seed, cart and validation all key the variant through origin.catalog.variant_keys."""
     catalog = load_test_catalog()
     odd = {"Fit|Cut": "A=B%C", "colour": "Navy Blue"}
     catalog["products"].append(

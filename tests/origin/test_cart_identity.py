@@ -13,7 +13,7 @@ import pytest
 
 from origin.models import CheckoutIntent, InventoryHold
 from origin.models.types import utcnow
-from origin.orders import clear_cart
+from origin.orders.paid_orders import clear_cart
 from tests.conftest import OriginClient
 from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, all_holds, available
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from origin.holds import end_hold
+from origin.inventory.hold_states import end_hold
 from origin.models import InventoryHold
 from tests.conftest import OriginClient
 from tests.origin.support import (
@@ -43,8 +43,9 @@ async def release(sessions: Any, hold_id: str, metrics: Any) -> None:
         found = await session.get(InventoryHold, hold_id)
         assert found is not None
         assert await end_hold(
-            session=session, hold=found, to="released", reason="test", metrics=metrics
-        )
+            session=session, hold=found, to="released", reason="test", metrics=metrics,
+            remote_pool=None,
+        )  # fmt: skip
 
 
 async def test_two_buyers_identical_inline_items_without_a_key_are_both_refused(

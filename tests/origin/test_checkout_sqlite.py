@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from origin import migrate
+from origin.checkout.reaper import reap_once
 from origin.db import create_engine, session_factory
-from origin.reaper import reap_once
 from tests.conftest import OriginClient, load_test_catalog, origin_settings, seed, start_origin
 from tests.origin.support import HEADBAND_M_KEY, all_holds, assert_conserved, available
 
@@ -104,6 +104,11 @@ async def test_sqlite_reaper_releases_expired_holds(sqlite_origin: Any) -> None:
             .where(col(InventoryHold.status) == "active")
         )  # fmt: skip
     state = origin.state
-    assert await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics) == 1
+    assert (
+        await reap_once(
+            sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+        )
+        == 1
+    )
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25
     await assert_conserved(sessions, catalog)

@@ -42,7 +42,8 @@ def _tables(sync_url: str) -> set[str]:
 EXPECTED = {
     "shops", "products", "variants", "central_stock", "central_allocations", "carts",
     "cart_lines", "coupons", "checkout_intents", "inventory_holds", "hold_items", "orders",
-    "order_lines", "processed_stripe_events", "stripe_object_shops",
+    "order_lines", "processed_stripe_events", "stripe_object_shops", "central_reservations",
+    "central_reservation_items", "central_followups", "catalog_version",
 }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from origin.reaper import reap_once
+from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
 from tests.origin.support import HEADBAND_M
 from tests.origin.test_webhooks import Sessions, Shopper, expire_in_database, orders_of
@@ -96,7 +96,12 @@ async def test_order_status_is_expired_once_the_reaper_released_the_hold(
     checkout = await shopper.checkout()
     await expire_in_database(sessions, checkout["inventoryReservationId"])
     state = shopper.origin.state
-    assert await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics) == 1
+    assert (
+        await reap_once(
+            sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+        )
+        == 1
+    )
 
     assert (await shopper.status(checkout["sessionId"]))["status"] == "expired"
 

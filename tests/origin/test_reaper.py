@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from origin.checkout.reaper import reap_once
 from origin.models import InventoryHold
 from origin.models.types import utcnow
-from origin.reaper import reap_once
 from tests.conftest import GATEWAY_TOKEN, ROOT_DIR, WEBHOOK_SECRET, OriginClient
 from tests.origin.support import (
     HEADBAND_M,
@@ -43,7 +43,12 @@ async def age_all(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def reap(origin: OriginClient) -> int:
     state = origin.state
-    return await reap_once(sessions=state.sessions, payments=state.payments, metrics=state.metrics)
+    return await reap_once(
+        sessions=state.sessions,
+        payments=state.payments,
+        metrics=state.metrics,
+        remote_pool=state.central.remote_pool,
+    )
 
 
 async def checkout(origin: OriginClient, key: str = "a") -> dict[str, Any]:

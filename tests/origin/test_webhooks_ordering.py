@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from origin.reaper import reap_once
+from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
 from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
 from tests.origin.test_webhooks import (
@@ -130,7 +130,9 @@ async def test_every_ordering_of_a_sessions_events_ends_in_the_same_state(
 
 async def reap(origin: OriginClient, sessions: Sessions) -> int:
     state = origin.state
-    return await reap_once(sessions=sessions, payments=state.payments, metrics=state.metrics)
+    return await reap_once(
+        sessions=sessions, payments=state.payments, metrics=state.metrics, remote_pool=None
+    )
 
 
 async def reaped_checkout(

@@ -1,0 +1,54 @@
+"""Which stock a checkout takes: the shop's own variants or the central pool (CONTRACT §3.6).
+
+The single place where a hold's demand is turned into rows of stock to decrement. A variant
+the central pool serves for the shop (``CentralInventory.route`` in
+:mod:`~origin.inventory.central_policy`, policy applied: it may refuse with 503
+``INVENTORY_UNAVAILABLE`` or fall back, counted) becomes a ``central`` line on its
+``central_stock`` row; every other variant a ``shop`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from origin.catalog.cache import ShopCatalog
+from origin.catalog.line_items import LineRequest, merge_lines
+from origin.inventory.central_policy import CentralInventory
+from origin.inventory.stock import StockLine
+
+
+async def stock_lines_for(
+    session: AsyncSession,
+    *,
+    central: CentralInventory,
+    catalog: ShopCatalog,
+    lines: Sequence[LineRequest],
+) -> list[StockLine]:
+    """One demand per variant (two lines of one variant are one demand)."""
+    merged = merge_lines(lines)
+    routing = await central.route(
+        session,
+        shop=catalog.shop,
+        variant_keys=(line.variant_key for line in merged),
+        catalog=catalog,
+    )
+    return [
+        StockLine(
+            pool="central",
+            stock_id=routing.central[line.variant_key].id,
+            sku=line.sku,
+            variant_key=line.variant_key,
+            quantity=line.quantity,
+        )
+        if line.variant_key in routing.central
+        else StockLine(
+            pool="shop",
+            stock_id=catalog.items[line.variant_key].variant_id,
+            sku=line.sku,
+            variant_key=line.variant_key,
+            quantity=line.quantity,
+        )
+        for line in merged
+    ]
