@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import AppError, BadRequest
 from origin.carts.cart_identity import CartIds
 from origin.catalog.line_items import LineItems
 from origin.checkout.commands import CheckoutCommand, CheckoutDeps, CheckoutOutcome
@@ -21,7 +22,6 @@ from origin.checkout.flow import checkout
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER, read_json_object, shop_catalog
-from shared.errors import AppError, BadRequest
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _EMAIL_LABEL = r"[^@\s\x00-\x1f\x7f.]{1,63}"

@@ -2,7 +2,8 @@
 
 Every line either service writes — its own, uvicorn's server and access lines, Python
 warnings — is one JSON object on stderr. The request id and the W3C trace (see
-``shared/trace.py``) live in context variables set by :class:`RequestIdMiddleware`; every log
+``checkout_edge_shared/trace.py``) live in context variables set by
+:class:`RequestIdMiddleware`; every log
 record made while a request is handled (including in tasks it spawns) carries them, and the
 response returns both (``x-request-id``, ``traceparent``).
 
@@ -26,7 +27,7 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.trace import current_trace, reset_trace, set_trace, trace_from_header
+from checkout_edge_shared.trace import current_trace, reset_trace, set_trace, trace_from_header
 
 __all__ = [
     "JsonFormatter",
@@ -129,12 +130,14 @@ def uvicorn_log_config(service: str, level: str = "INFO") -> dict[str, Any]:
     ``use_colors`` into them when colours are forced.
     """
     level = level.upper()
-    formatter = {"()": "shared.logs.json_formatter", "service": service}
+    formatter = {"()": "checkout_edge_shared.logs.json_formatter", "service": service}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": dict(formatter), "access": dict(formatter)},
-        "handlers": {"json": {"class": "shared.logs.JsonHandler", "formatter": "default"}},
+        "handlers": {
+            "json": {"class": "checkout_edge_shared.logs.JsonHandler", "formatter": "default"}
+        },
         "root": {"handlers": ["json"], "level": level},
         "loggers": {
             name: {"handlers": [], "level": level, "propagate": True}
@@ -219,7 +222,7 @@ class RequestIdMiddleware:
         except Exception:
             # Rendered here, inside the request id's context, rather than by Starlette's
             # outermost ServerErrorMiddleware, which would lose both the id and the body shape.
-            logging.getLogger("shared.errors").exception("unhandled error")
+            logging.getLogger("checkout_edge_shared.errors").exception("unhandled error")
             if started:
                 raise
             await _send_internal_error(send_with_id, request_id)
