@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -45,6 +45,14 @@ class CheckoutRequest(StrictBody):
     customer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
         default=None, alias="customerEmail"
     )
+
+    @field_validator("items")
+    @classmethod
+    def _items_or_cart(cls, items: LineItems | None, info: ValidationInfo) -> LineItems | None:
+        # Both would be a silent choice of one basket over the other.
+        if items is not None and info.data.get("cart_id") is not None:
+            raise ValueError("send either cartId or items, not both")
+        return items
 
 
 def _idempotency_key(request: Request) -> str | None:
