@@ -10,7 +10,7 @@ PYTHON := $(or $(PYTHON),python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PACKAGES := gateway origin shared
+PACKAGES := gateway origin checkout_edge_shared
 
 .PHONY: help install run test test-fast lint format typecheck migrate seed bench bench-gateway bench-checkout api-docs ci clean
 

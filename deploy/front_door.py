@@ -48,7 +48,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from shared.secrets import SecretFileError, read_secret_file
+from checkout_edge_shared.secrets import SecretFileError, read_secret_file
 
 STOREFRONT = Path(__file__).resolve().parent / "storefront"
 MAX_BODY_BYTES = 1 << 20

@@ -28,11 +28,11 @@ import resource
 
 import uvicorn
 
+from checkout_edge_shared import version
+from checkout_edge_shared.logs import uvicorn_log_config
+from checkout_edge_shared.settings import settings_or_exit
 from gateway.server import KEEPALIVE_SECONDS, GatewayHttpProtocol, HeadLimits
 from gateway.settings import Settings
-from shared import version
-from shared.logs import uvicorn_log_config
-from shared.settings import settings_or_exit
 
 # Descriptors kept free for what is not a client connection: the upstream pool's share
 # is added to this (Redis, the listening socket, log files, the event loop's own).

@@ -25,6 +25,11 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from checkout_edge_shared.errors import install_error_handlers
+from checkout_edge_shared.logs import RequestIdMiddleware, configure_logging
+from checkout_edge_shared.observe import ObserveResponses
+from checkout_edge_shared.settings import settings_or_exit
+from checkout_edge_shared.workers import refuse_worker_processes
 from gateway.cors import CorsMiddleware
 from gateway.dispatch import AllowlistDispatch
 from gateway.front_door import FrontDoorMiddleware
@@ -38,11 +43,6 @@ from gateway.settings import Settings
 from gateway.state import GatewayState
 from gateway.telemetry import metrics_endpoint, request_observer
 from gateway.upstream import UpstreamPool
-from shared.errors import install_error_handlers
-from shared.logs import RequestIdMiddleware, configure_logging
-from shared.observe import ObserveResponses
-from shared.settings import settings_or_exit
-from shared.workers import refuse_worker_processes
 
 __all__ = ["create_app"]
 

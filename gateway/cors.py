@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from checkout_edge_shared.errors import Forbidden, error_response
 from gateway.identity import SHOP_ID_PATTERN
 from gateway.routes import find_rule
-from shared.errors import Forbidden, error_response
 
 __all__ = ["CorsMiddleware", "parse_cors_origins"]
 

@@ -4,7 +4,7 @@ The allowlist is an exact-path table, so a dict lookup replaces Starlette's rout
 exception middleware on the forwarding path (the gateway's hot path); everything else —
 ``/healthz``, ``/readyz``, ``/metrics`` and the 404 for unknown paths — goes on to the
 Starlette router. Errors of the forwarding path are rendered by the same
-:func:`shared.errors.error_response` the registered handlers use.
+:func:`checkout_edge_shared.errors.error_response` the registered handlers use.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from checkout_edge_shared.errors import AppError, error_response
 from gateway.pipeline import ForwardEndpoint
-from shared.errors import AppError, error_response
 
 __all__ = ["AllowlistDispatch"]
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from checkout_edge_shared.errors import Unauthorized, error_response
+from checkout_edge_shared.secrets import token_matches
 from gateway.routes import FRONT_DOOR_EXEMPT
-from shared.errors import Unauthorized, error_response
-from shared.secrets import token_matches
 
 __all__ = ["FrontDoorMiddleware", "token_matches"]
 

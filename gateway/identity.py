@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.errors import BadRequest
+from checkout_edge_shared.errors import BadRequest
 
 __all__ = ["SHOP_ID_PATTERN", "ClientIp", "client_ip", "shop_id"]
 

@@ -1,7 +1,7 @@
 """The gateway's Prometheus metrics, in a registry of their own per app.
 
 A registry per app (not the process-global one) lets tests build many apps in one process;
-``shared/runtime_metrics.py`` adds the process, Python and build-info metrics to it.
+``checkout_edge_shared/runtime_metrics.py`` adds the process, Python and build-info metrics to it.
 
 Label values are bounded. Routes come from the allowlist. Shop ids arrive from clients, and
 the gateway does not know which shops exist — the origin does: a shop becomes a label value
@@ -19,8 +19,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from checkout_edge_shared.runtime_metrics import register_runtime_metrics
 from gateway.routes import ALLOWLIST
-from shared.runtime_metrics import register_runtime_metrics
 
 __all__ = ["MAX_SHOP_LABELS", "UNVERIFIED_SHOP", "GatewayMetrics", "KnownShops"]
 

@@ -10,7 +10,8 @@
 
 The body is read (up to the limit, no further) before the rate limit, so an oversized
 request never spends quota and the origin gets an exact Content-Length. Errors are raised
-as :class:`shared.errors.AppError` and rendered by the one handler; responses of a limited
+as :class:`checkout_edge_shared.errors.AppError` and rendered by the one handler; responses of
+a limited
 route carry the IETF RateLimit fields.
 """
 
@@ -23,13 +24,13 @@ from collections.abc import Sequence
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from checkout_edge_shared.errors import AppError, TooManyRequests, Unavailable
 from gateway.headers import Headers
 from gateway.identity import ClientIp, client_ip, shop_id
 from gateway.metrics import GatewayMetrics
 from gateway.rate_limit import BackendUnavailable, Decision, Quota, RateLimiter
 from gateway.routes import RouteRule, ShopRule
 from gateway.state import gateway_state
-from shared.errors import AppError, TooManyRequests, Unavailable
 
 __all__ = ["ForwardEndpoint", "policy_fields", "rate_limit_fields", "read_body"]
 

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import error_body
 from gateway.rate_limit import BreakerState, FailureMode, LimiterHealth
 from gateway.state import gateway_state
-from shared.errors import error_body
 
 __all__ = ["CHECK_DEADLINE_SECONDS", "healthz", "readiness"]
 

@@ -17,11 +17,11 @@ import time
 
 from starlette.types import Scope, Send
 
+from checkout_edge_shared.errors import Unavailable
+from checkout_edge_shared.trace import current_trace
 from gateway.headers import Headers, request_headers, response_headers
 from gateway.metrics import GatewayMetrics
 from gateway.upstream import ERROR_TABLE, BodyInterrupted, UpstreamError, UpstreamPool
-from shared.errors import Unavailable
-from shared.trace import current_trace
 
 __all__ = ["OriginProxy"]
 
@@ -55,7 +55,7 @@ class OriginProxy:
     ) -> int:
         """Send the request to the origin and stream its response to ``send``; its status.
 
-        Raises :class:`shared.errors.Unavailable` (502/504) when no response arrives.
+        Raises :class:`checkout_edge_shared.errors.Unavailable` (502/504) when no response arrives.
         """
         method: str = scope["method"]
         trace = current_trace()

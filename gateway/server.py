@@ -42,8 +42,8 @@ import httptools
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from checkout_edge_shared.logs import new_request_id
 from gateway.response_writes import CoalescingProtocol
-from shared.logs import new_request_id
 
 __all__ = ["GatewayHttpProtocol", "HeadLimits", "refusal"]
 

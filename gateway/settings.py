@@ -1,7 +1,8 @@
 """The gateway's configuration, read from the environment and validated at start-up.
 
 A missing or malformed variable stops start-up with one line naming it (see
-:func:`shared.settings.load_settings`); rate limits in the ``limits`` notation are parsed
+:func:`checkout_edge_shared.settings.load_settings`); rate limits in the ``limits`` notation
+are parsed
 here, so a typo in ``GATEWAY_RATE_LIMIT_CART`` is a start-up error, not a surprise later.
 """
 
@@ -14,11 +15,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from checkout_edge_shared.secrets import parse_tokens
+from checkout_edge_shared.settings import BaseServiceSettings
 from gateway.cors import parse_cors_origins
 from gateway.rate_limit import FailureMode, Quota, RedisTarget, parse_quota, parse_redis_target
 from gateway.routes import LimitClass
-from shared.secrets import parse_tokens
-from shared.settings import BaseServiceSettings
 
 __all__ = ["Settings"]
 
@@ -28,7 +29,7 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 class Settings(BaseServiceSettings):
     """Every ``GATEWAY_*`` / ``CHECKOUT_*`` variable; see docs/gateway.md for the table.
 
-    Each secret may be given as ``NAME_FILE`` instead (:mod:`shared.secrets`).
+    Each secret may be given as ``NAME_FILE`` instead (:mod:`checkout_edge_shared.secrets`).
     """
 
     # A Redis URL may carry a password.

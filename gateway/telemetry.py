@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from checkout_edge_shared.errors import Unauthorized
+from checkout_edge_shared.observe import ResponseObserver
+from checkout_edge_shared.secrets import bearer_matches
 from gateway.metrics import GatewayMetrics
 from gateway.routes import route_label
-from shared.errors import Unauthorized
-from shared.observe import ResponseObserver
-from shared.secrets import bearer_matches
 
 __all__ = ["metrics_endpoint", "request_observer"]
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from checkout_edge_shared import version
+from checkout_edge_shared.settings import SettingsError, load_settings
 from origin import migrate
 from origin.audit import AuditReport, Pool, audit_orders, audit_stock
 from origin.catalog.catalog_file import CatalogError, load_catalog
@@ -31,8 +33,6 @@ from origin.models import Shop
 from origin.models.types import utcnow
 from origin.payments.stripe_client import StripePayments
 from origin.settings import DatabaseSettings, Settings
-from shared import version
-from shared.settings import SettingsError, load_settings
 
 
 def _separate_central(settings: DatabaseSettings) -> str | None:

@@ -17,6 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from checkout_edge_shared.errors import Unavailable, error_response, install_error_handlers
+from checkout_edge_shared.logs import RequestIdMiddleware, configure_logging
+from checkout_edge_shared.observe import ObserveResponses
+from checkout_edge_shared.settings import settings_or_exit
+from checkout_edge_shared.workers import refuse_worker_processes
 from origin.carts.cart_routes import CartEndpoint
 from origin.catalog.cache import CatalogCache
 from origin.checkout.checkout_routes import checkout_session
@@ -34,11 +39,6 @@ from origin.settings import Settings
 from origin.startup_check import DatabaseStartupCheck
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware, InputScreenMiddleware
-from shared.errors import Unavailable, error_response, install_error_handlers
-from shared.logs import RequestIdMiddleware, configure_logging
-from shared.observe import ObserveResponses
-from shared.settings import settings_or_exit
-from shared.workers import refuse_worker_processes
 
 log = logging.getLogger("origin")
 

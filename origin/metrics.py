@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.runtime_metrics import register_runtime_metrics
+from checkout_edge_shared.runtime_metrics import register_runtime_metrics
 
 # The internal end reason of a hold (``inventory_holds.end_reason``) → the metric's reason.
 HOLD_END_REASONS: dict[str, str] = {

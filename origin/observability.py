@@ -10,11 +10,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
+from checkout_edge_shared.errors import Unauthorized
+from checkout_edge_shared.observe import ResponseObserver
+from checkout_edge_shared.secrets import bearer_matches
 from origin.metrics import OriginMetrics
 from origin.state import get_state
-from shared.errors import Unauthorized
-from shared.observe import ResponseObserver
-from shared.secrets import bearer_matches
 
 log = logging.getLogger("origin.access")
 # Probes would drown the access log.

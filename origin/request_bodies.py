@@ -26,7 +26,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from shared.errors import BadRequest
+from checkout_edge_shared.errors import BadRequest
 
 __all__ = ["StrictBody", "field_path", "parse_body", "screen_strings", "screen_text", "unsafe_text"]
 

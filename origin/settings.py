@@ -1,6 +1,7 @@
-"""The origin's settings, all from environment variables (CONTRACT §3).
+"""The origin's settings, all from environment variables (docs/api.md §3).
 
-Each secret may be given as ``NAME_FILE`` instead (:mod:`shared.secrets`): the tokens, the
+Each secret may be given as ``NAME_FILE`` instead (:mod:`checkout_edge_shared.secrets`): the
+tokens, the
 Stripe key and webhook secret, and the database URLs (which may carry passwords).
 """
 
@@ -13,10 +14,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from checkout_edge_shared.money import minor_from_major
+from checkout_edge_shared.secrets import parse_tokens
+from checkout_edge_shared.settings import BaseServiceSettings
 from origin.db import split_pgbouncer
-from shared.money import minor_from_major
-from shared.secrets import parse_tokens
-from shared.settings import BaseServiceSettings
 
 STRIPE_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from checkout_edge_shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
+from checkout_edge_shared.secrets import token_matches
 from origin.catalog.cache import CatalogCache, ShopCatalog
 from origin.models import Shop
 from origin.request_bodies import screen_strings, screen_text
-from shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
-from shared.secrets import token_matches
 
 SHOP_HEADER = "x-shop-id"
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from starlette.requests import Request
 
-from shared.errors import BadRequest
+from checkout_edge_shared.errors import BadRequest
 
 __all__ = ["CART_COOKIE", "CART_HEADER", "CartIds", "one_cart_id", "requested_cart_id"]
 

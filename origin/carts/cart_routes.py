@@ -1,4 +1,5 @@
-"""``GET | POST | PATCH | DELETE /api/cart`` (CONTRACT §3.1); the rules live in :mod:`origin.carts`.
+"""``GET | POST | PATCH | DELETE /api/cart`` (docs/api.md §3.1); the rules live in
+:mod:`origin.carts`.
 
 The cart is named by the ``cart_id`` cookie or the ``x-cart-id`` header; when both are sent
 they must agree (:mod:`origin.carts.cart_identity`, else 400 ``CART_ID_CONFLICT``). Every answer is
@@ -24,6 +25,7 @@ from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import BadRequest
 from origin.carts import cart_store as carts
 from origin.carts.cart_identity import CART_COOKIE, requested_cart_id
 from origin.carts.cart_view import render
@@ -35,7 +37,6 @@ from origin.request_bodies import StrictBody, parse_body
 from origin.settings import Settings
 from origin.state import get_state
 from origin.web import read_json_object, resolve_shop
-from shared.errors import BadRequest
 
 __all__ = ["CartEndpoint"]
 

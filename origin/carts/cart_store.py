@@ -1,4 +1,4 @@
-"""Carts (CONTRACT §3.1, plan item COM-402): identifiers and quantities, one shop each.
+"""Carts (docs/api.md §3.1, plan item COM-402): identifiers and quantities, one shop each.
 
 A cart line stores what the customer chose — SKU, variant attributes, quantity — and
 ``priceAtAdd``, the unit price shown when the line was first added. ``priceAtAdd`` is the
@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import BadRequest, Conflict, NotFound
 from origin.catalog.line_items import MAX_QUANTITY, LineRequest
 from origin.models import Cart, CartLine
-from shared.errors import BadRequest, Conflict, NotFound
 
 __all__ = [
     "MAX_CART_LINES",

@@ -1,4 +1,4 @@
-"""The catalog file read by ``python -m origin seed`` (CONTRACT §6), validated whole.
+"""The catalog file read by ``python -m origin seed`` (docs/api.md §6), validated whole.
 
 A malformed file is rejected before anything is written, with the entry and field named:
 ``products[2].variants[0].stock: Input should be greater than or equal to 0``.

@@ -1,4 +1,4 @@
-"""Price drift (CONTRACT §3.3 step 1): did the client's baseline move beyond tolerance?
+"""Price drift (docs/api.md §3.3 step 1): did the client's baseline move beyond tolerance?
 
 Pure arithmetic on integer minor units. ``drift = |baseline − repriced|``;
 ``tolerance = max(DRIFT_ABS, DRIFT_PCT × repriced)``; drift *above* tolerance means the
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
+from checkout_edge_shared.money import minor_exponent
 from origin.settings import RepricePolicy, Settings
-from shared.money import minor_exponent
 
 __all__ = [
     "Baseline",

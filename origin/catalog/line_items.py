@@ -1,6 +1,6 @@
 """The line item every caller sends: ``{sku, quantity, variantAttributes?, variantKey?}``.
 
-One shape for the cart (``POST /api/cart``), inventory validation (CONTRACT §3.2) and the
+One shape for the cart (``POST /api/cart``), inventory validation (docs/api.md §3.2) and the
 checkout's inline ``items`` (§3.3). A line names a variant by ``variantAttributes``; the
 deprecated ``variantKey`` is still accepted and, when both are given, they must agree
 (400 ``VARIANT_KEY_MISMATCH``, COM-201's fail-closed rule). A line never carries a price.
@@ -20,10 +20,10 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
+from checkout_edge_shared.errors import BadRequest
 from origin.catalog.catalog_file import SKU_PATTERN
 from origin.catalog.variant_keys import format_variant_key, normalize_attributes, parse_variant_key
 from origin.request_bodies import StrictBody
-from shared.errors import BadRequest
 
 __all__ = [
     "MAX_ATTRIBUTES",

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import BadRequest, NotFound
 from origin.catalog.line_items import LineRequest
 from origin.catalog.values import ActiveCoupon, CatalogItem
 from origin.models import Coupon, Product, Variant
-from shared.errors import BadRequest, NotFound
 
 __all__ = [
     "CatalogItem",

@@ -15,7 +15,7 @@ written out for people in ``docs/pricing.md``:
   multiplied. Sale shops charge no deposit and record ``rentalDays`` 0.
 * ``total = subtotal − discount + depositTotal`` is the amount charged (Stripe's
   ``amount_total``), so ``total ≥ depositTotal ≥ 0``.
-* Drift (CONTRACT §3.3 step 1, arithmetic in :mod:`origin.catalog.drift`): an ``expectedTotal``
+* Drift (docs/api.md §3.3 step 1, arithmetic in :mod:`origin.catalog.drift`): an ``expectedTotal``
   is compared with ``total``; the cart's ``Σ priceAtAdd × quantity`` with ``subtotal``
   (the same basis — neither contains discounts or deposits).
 """
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from checkout_edge_shared.errors import BadRequest, Conflict, NotFound
+from checkout_edge_shared.money import percent_of
 from origin.catalog.drift import (
     Baseline,
     DriftDecision,
@@ -37,8 +39,6 @@ from origin.catalog.drift import (
 )
 from origin.catalog.line_items import LineRequest
 from origin.catalog.lookups import CatalogItem
-from shared.errors import BadRequest, Conflict, NotFound
-from shared.money import percent_of
 
 __all__ = [
     "MAX_RENTAL_DAYS",

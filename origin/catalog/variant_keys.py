@@ -1,4 +1,4 @@
-"""``variantKey``: the one textual form of a SKU plus its variant attributes (CONTRACT §3.2).
+"""``variantKey``: the one textual form of a SKU plus its variant attributes (docs/api.md §3.2).
 
 Format: the SKU, then for each attribute in key order ``|key=value``, keys and values
 lower-cased, with ``%``, ``|`` and ``=`` percent-encoded — ``cf-headband|color=navy|size=m``.

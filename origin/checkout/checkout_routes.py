@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import AppError, BadRequest
 from origin.carts.cart_identity import CartIds
 from origin.catalog.line_items import LineItems
 from origin.checkout.commands import CheckoutCommand, CheckoutDeps, CheckoutOutcome
@@ -21,7 +22,6 @@ from origin.checkout.flow import checkout
 from origin.request_bodies import StrictBody, parse_body
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER, read_json_object, shop_catalog
-from shared.errors import AppError, BadRequest
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _EMAIL_LABEL = r"[^@\s\x00-\x1f\x7f.]{1,63}"
@@ -45,6 +45,14 @@ class CheckoutRequest(StrictBody):
     customer_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = Field(
         default=None, alias="customerEmail"
     )
+
+    @field_validator("items")
+    @classmethod
+    def _items_or_cart(cls, items: LineItems | None, info: ValidationInfo) -> LineItems | None:
+        # Both would be a silent choice of one basket over the other.
+        if items is not None and info.data.get("cart_id") is not None:
+            raise ValueError("send either cartId or items, not both")
+        return items
 
 
 def _idempotency_key(request: Request) -> str | None:

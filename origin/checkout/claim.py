@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import BadRequest, NotFound
 from origin.carts.cart_identity import one_cart_id
 from origin.carts.cart_store import CartContents, checkout_contents
 from origin.catalog.cache import ShopCatalog
@@ -29,7 +30,6 @@ from origin.inventory.routing import stock_lines_for
 from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold
 from origin.models.types import utcnow
-from shared.errors import BadRequest, NotFound
 
 
 async def _latest_hold(session: AsyncSession, shop_id: str, intent_id: str) -> InventoryHold | None:

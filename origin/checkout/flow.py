@@ -14,7 +14,8 @@ A crash or timeout between phases is recovered by the next retry of the same int
 finds the hold and resumes at B. Which requests are one checkout is
 :mod:`origin.checkout.intents`' rule (always one buyer's); see docs/checkout.md.
 
-Errors (all :class:`shared.errors.AppError`, rendered by the one handler): the phase-A 4xx of
+Errors (all :class:`checkout_edge_shared.errors.AppError`, rendered by the one handler): the
+phase-A 4xx of
 the request, 409 ``INSUFFICIENT_STOCK`` / ``PRICE_CHANGED``, 503 ``INVENTORY_UNAVAILABLE``,
 502 ``PAYMENT_PROVIDER_ERROR`` (definitive Stripe failure, hold released), 503
 ``PAYMENT_PROVIDER_UNAVAILABLE`` (unknown outcome, hold kept), 503 ``CHECKOUT_BUSY``.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from checkout_edge_shared.errors import AppError, Unavailable
 from origin.catalog.values import ShopProfile
 from origin.checkout.claim import claim
 from origin.checkout.commands import (
@@ -39,7 +41,6 @@ from origin.inventory.hold_states import end_hold, log_transition
 from origin.models import InventoryHold
 from origin.models.types import utcnow
 from origin.payments.stripe_client import DefinitiveFailure, UnknownOutcome
-from shared.errors import AppError, Unavailable
 
 RETRY_AFTER_SECONDS = "2"
 # Attempts of phase A when a concurrent request for the same intent wins a unique index.

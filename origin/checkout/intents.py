@@ -27,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkout_edge_shared.errors import BadRequest, Unprocessable
 from origin.catalog.line_items import LineRequest
 from origin.models import metadata
 from origin.models.types import utcnow
-from shared.errors import BadRequest, Unprocessable
 
 _INTENTS = metadata.tables["checkout_intents"]
 

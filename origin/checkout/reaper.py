@@ -1,4 +1,4 @@
-"""The hold reaper (CONTRACT §3.7): expired holds give their stock back, exactly once.
+"""The hold reaper (docs/api.md §3.7): expired holds give their stock back, exactly once.
 
 Safe with any number of origin processes reaping at once: candidates are read without locks,
 the Stripe session is expired with no transaction open, and the release itself is a

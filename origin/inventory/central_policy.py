@@ -1,4 +1,4 @@
-"""Central inventory: the pool shared by shops (CONTRACT §3.6, plan COM-401, decision COM-D03).
+"""Central inventory: the pool shared by shops (docs/api.md §3.6, plan COM-401, decision COM-D03).
 
 Routing is per (shop, SKU): a SKU allocated to the shop (``central_allocations``) is validated
 and held against ``central_stock``, shared by every shop it is allocated to; any other SKU uses
@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import Unavailable
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.catalog_file import Catalog, CentralEntry
 from origin.catalog.values import ShopProfile
@@ -53,7 +54,6 @@ from origin.inventory.central_pool import (
 from origin.metrics import OriginMetrics
 from origin.models import CentralAllocation, CentralStock
 from origin.settings import Settings
-from shared.errors import Unavailable
 
 __all__ = [
     "CentralInventory",

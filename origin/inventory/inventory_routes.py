@@ -1,4 +1,4 @@
-"""``POST /api/inventory/validate`` (CONTRACT §3.2); the rules live in
+"""``POST /api/inventory/validate`` (docs/api.md §3.2); the rules live in
 :mod:`origin.inventory.validation`."""
 
 from __future__ import annotations

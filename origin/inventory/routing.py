@@ -1,4 +1,4 @@
-"""Which stock a checkout takes: the shop's own variants or the central pool (CONTRACT §3.6).
+"""Which stock a checkout takes: the shop's own variants or the central pool (docs/api.md §3.6).
 
 The single place where a hold's demand is turned into rows of stock to decrement. A variant
 the central pool serves for the shop (``CentralInventory.route`` in

@@ -23,9 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from checkout_edge_shared.errors import Conflict
 from origin.models import HoldItem
 from origin.models.types import utcnow
-from shared.errors import Conflict
 
 Pool = Literal["shop", "central"]
 

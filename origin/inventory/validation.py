@@ -1,4 +1,4 @@
-"""Inventory validation (CONTRACT §3.2, plan items COM-201/COM-203): one contract for all.
+"""Inventory validation (docs/api.md §3.2, plan items COM-201/COM-203): one contract for all.
 
 Request, canonical: ``{items: [{sku, quantity, variantAttributes?}]}`` with the shop from
 ``x-shop-id``. Still accepted: a body ``shopId`` (the old multi-tenant shape), which must
@@ -24,6 +24,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import BadRequest
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineItems, LineRequest, merge_lines, resolve_items
 from origin.catalog.lookups import known_items
@@ -31,7 +32,6 @@ from origin.inventory.central_policy import CentralInventory
 from origin.inventory.stock import InsufficientStock, Shortage
 from origin.models import Variant
 from origin.request_bodies import StrictBody, parse_body
-from shared.errors import BadRequest
 
 __all__ = [
     "Shortage",

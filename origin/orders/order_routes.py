@@ -6,10 +6,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import BadRequest
 from origin.orders.order_status import order_status as status_of
 from origin.state import get_state
 from origin.web import resolve_shop
-from shared.errors import BadRequest
 
 
 async def order_status(request: Request) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""``GET /api/order-status?sessionId=…`` — what thank-you pages poll (CONTRACT §3.5).
+"""``GET /api/order-status?sessionId=…`` — what thank-you pages poll (docs/api.md §3.5).
 
 The answer is read from the shop's own hold and order only: another shop's session is 404
 exactly as an unknown one is. Reading has no side effects, so a page may poll (and a
@@ -16,9 +16,9 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from checkout_edge_shared.errors import NotFound
 from origin.catalog.snapshot import load_quote
 from origin.models import InventoryHold, Order
-from shared.errors import NotFound
 
 Status = Literal["pending", "paid", "expired", "failed"]
 

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from checkout_edge_shared.errors import BadRequest
 from origin.payments.stripe_client import InvalidSignature, verify_webhook
 from origin.request_bodies import unsafe_text
-from shared.errors import BadRequest
 
 __all__ = ["StripeEvent", "parse_event", "verify_signature"]
 

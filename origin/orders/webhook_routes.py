@@ -1,4 +1,5 @@
-"""``POST /api/stripe-webhook``: verify, resolve the tenant, deduplicate, dispatch (CONTRACT §3.4).
+"""``POST /api/stripe-webhook``: verify, resolve the tenant, deduplicate, dispatch (docs/api.md
+§3.4).
 
 1. The signature is checked over the raw bytes before anything is parsed (400
    ``INVALID_SIGNATURE``); ``STRIPE_WEBHOOK_SECRET`` may hold several secrets (rotation).
@@ -33,6 +34,7 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from checkout_edge_shared.errors import Forbidden, Unavailable
 from origin.inventory.hold_states import SeparateCentralPool, end_hold
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, ProcessedStripeEvent, Shop, StripeObjectShop
@@ -40,7 +42,6 @@ from origin.orders.paid_orders import record_paid_order
 from origin.orders.webhook_input import StripeEvent, parse_event, verify_signature
 from origin.state import OriginState, get_state
 from origin.web import SHOP_HEADER
-from shared.errors import Forbidden, Unavailable
 
 log = logging.getLogger("origin.webhooks")
 

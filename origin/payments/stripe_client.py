@@ -3,7 +3,7 @@
 Checkout Sessions are created, read and expired through the async ``stripe`` client with an
 explicitly pinned API version, an explicit idempotency key, explicit retries and a deadline
 over the whole call (the client's own retries included). Every Stripe failure is translated
-into one of two domain exceptions, exactly as CONTRACT §3.3 step 5 classifies them:
+into one of two domain exceptions, exactly as docs/api.md §3.3 step 5 classifies them:
 
     PaymentProviderFailure
     ├── DefinitiveFailure   401 authentication, 403 permission, 400 invalid request:

@@ -88,7 +88,7 @@ def test_drift_is_reported_for_a_new_route_and_a_new_error_code(tmp_path: Path) 
     ]
 
     (tmp_path / "gift_cards.py").write_text(
-        "from shared.errors import Conflict, Unavailable\n"
+        "from checkout_edge_shared.errors import Conflict, Unavailable\n"
         "def redeem() -> None:\n"
         "    raise Conflict('The gift card is spent.', code='GIFT_CARD_SPENT')\n"
         "def check() -> None:\n"
@@ -106,7 +106,7 @@ def test_drift_is_reported_for_a_gateway_check_a_route_does_not_list(tmp_path: P
     gateway = tmp_path / "gateway"
     gateway.mkdir()
     (gateway / "geo.py").write_text(
-        "from shared.errors import Forbidden\n"
+        "from checkout_edge_shared.errors import Forbidden\n"
         "def check() -> None:\n"
         "    raise Forbidden('Not sold in your country.', code='TENANT_MISMATCH')\n"
     )
@@ -136,7 +136,7 @@ def test_docs_api_md_lists_every_documented_error_code_with_its_status() -> None
 
 def test_answer_tables_are_read_and_raising_from_them_is_not_unresolved(tmp_path: Path) -> None:
     (tmp_path / "upstream.py").write_text(
-        "from shared.errors import Unavailable\n"
+        "from checkout_edge_shared.errors import Unavailable\n"
         "TABLE = {OSError: Answer(502, 'ORIGIN_GONE', 'Gone.'),\n"
         "         TimeoutError: Answer(504, 'X', '')}\n"
         "REFUSAL = refusal(431, b'Too Large', 'HEAD_TOO_BIG', 'The head is too large.')\n"

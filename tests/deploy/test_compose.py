@@ -20,11 +20,11 @@ import jsonschema
 import pytest
 import yaml
 
+from checkout_edge_shared.secrets import secret_field_names
+from checkout_edge_shared.settings import load_settings
 from deploy.compose_secrets import FILES, make_secrets
 from gateway.settings import Settings as GatewaySettings
 from origin.settings import Settings as OriginSettings
-from shared.secrets import secret_field_names
-from shared.settings import load_settings
 from tests.support.processes import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -19,9 +19,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from checkout_edge_shared.secrets import secret_field_names
 from gateway.settings import Settings as GatewaySettings
 from origin.settings import Settings as OriginSettings
-from shared.secrets import secret_field_names
 from tests.deploy.network_policy import Pod, may_connect
 from tests.support.processes import ROOT
 

@@ -1,4 +1,4 @@
-"""Central inventory fail-closed through the real stack (CONTRACT §3.6, COM-401).
+"""Central inventory fail-closed through the real stack (docs/api.md §3.6, COM-401).
 
 Gateway and origin run as uvicorn processes, the origin in production with enforcement on and
 its central pool at a database URL that refuses connections. A shop that requires the pool

@@ -1,4 +1,4 @@
-"""A paid checkout end to end through real processes (CONTRACT §3.3–§3.5, COM-202/302/303).
+"""A paid checkout end to end through real processes (docs/api.md §3.3–§3.5, COM-202/302/303).
 
 The stand-in delivers its webhooks to the real gateway, as Stripe would through the front
 door; the gateway forwards them to the real origin on PostgreSQL. The test only does what a

@@ -1,6 +1,6 @@
 """COM-104 (commerce-core readiness plan): rate limiting of checkout, test contract TC-01…03.
 
-Through a real gateway process (started as CONTRACT.md §1 starts it) in front of the
+Through a real gateway process (started as docs/api.md §1 starts it) in front of the
 stand-in origin, on the local Redis, with the plan's defaults: 10 checkout requests per
 minute per ``cf-connecting-ip`` + ``x-shop-id``.
 """

@@ -1,4 +1,4 @@
-"""Every error code of CONTRACT.md §2, through a real gateway process and a real origin."""
+"""Every error code of docs/api.md §2, through a real gateway process and a real origin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The limit is exact across gateway processes sharing one Redis (CONTRACT.md §2).
+"""The limit is exact across gateway processes sharing one Redis (docs/api.md §2).
 
 Three real gateway processes, concurrent bursts spread over all of them: together they
 admit exactly the limit, never one more.

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from checkout_edge_shared.errors import BadRequest
 from gateway.identity import SHOP_ID_PATTERN, client_ip, shop_id
-from shared.errors import BadRequest
 
 
 def test_client_ip_comes_from_the_front_door_header() -> None:

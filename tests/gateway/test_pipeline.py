@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from checkout_edge_shared.logs import JsonFormatter
 from gateway.app import create_app
 from gateway.settings import Settings
-from shared.logs import JsonFormatter
 from tests.gateway.conftest import FRONT_DOOR_TOKEN, ORIGIN_TOKEN, front_door, serve
 
 pytestmark = pytest.mark.usefixtures("shared_redis")

@@ -1,4 +1,4 @@
-"""The allowlist table is the contract's table (CONTRACT.md §2), row for row."""
+"""The allowlist table is the contract's table (docs/api.md §2), row for row."""
 
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from checkout_edge_shared.settings import SettingsError, load_settings
 from gateway.rate_limit import FailureMode
 from gateway.routes import LimitClass
 from gateway.settings import Settings
-from shared.settings import SettingsError, load_settings
 from tests.support.processes import ROOT, free_port
 
 REQUIRED = {"GATEWAY_FRONT_DOOR_TOKEN": "fd", "GATEWAY_ORIGIN_TOKEN": "ot"}

@@ -59,7 +59,7 @@ async def sim_sessions(sim: httpx.AsyncClient) -> list[dict[str, Any]]:
 async def assert_conserved(
     sessions: async_sessionmaker[AsyncSession], catalog: dict[str, Any]
 ) -> None:
-    """CONTRACT §3.7: initial = available + Σ active holds + Σ committed holds, per variant."""
+    """docs/api.md §3.7: initial = available + Σ active holds + Σ committed holds, per variant."""
     from origin.catalog.variant_keys import format_variant_key
 
     initial = {

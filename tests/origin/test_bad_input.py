@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checkout_edge_shared.errors import AppError
 from origin.catalog.line_items import LineItemIn
 from origin.inventory.validation import ValidateBody, parse_validate_request
 from origin.request_bodies import parse_body
-from shared.errors import AppError
 from tests.conftest import GATEWAY_TOKEN, OriginClient
 
 HUGE_INT = "9" * 5000  # beyond Python's int-from-string limit

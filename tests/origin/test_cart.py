@@ -1,4 +1,4 @@
-"""The cart API (CONTRACT §3.1; plan item COM-402) through the real origin app."""
+"""The cart API (docs/api.md §3.1; plan item COM-402) through the real origin app."""
 
 from __future__ import annotations
 

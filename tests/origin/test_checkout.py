@@ -1,4 +1,4 @@
-"""Checkout (CONTRACT §3.3): repricing, idempotent holds, modes — through the real app.
+"""Checkout (docs/api.md §3.3): repricing, idempotent holds, modes — through the real app.
 
 The origin runs in-process on PostgreSQL and pays through the real Stripe stand-in process.
 """

@@ -63,6 +63,24 @@ async def test_two_buyers_identical_inline_items_without_a_key_are_both_refused(
     await assert_conserved(sessions, seeded)
 
 
+async def test_a_cart_id_and_inline_items_together_are_refused_not_one_chosen(
+    shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
+) -> None:
+    cart_id = await new_cart(shop_origin)
+    response = await shop_origin.request(
+        "POST",
+        CHECKOUT,
+        json={"cartId": cart_id, "items": [HEADBAND_M]},
+        headers={"idempotency-key": "both-baskets"},
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_REQUEST"
+    assert "items" in error["message"]
+    assert await all_holds(sessions) == []
+    assert await sim_sessions(sim) == []
+
+
 async def test_two_buyers_with_their_own_keys_get_their_own_holds_sessions_and_emails(
     shop_origin: OriginClient, sim: httpx.AsyncClient, sessions: Any, seeded: Any
 ) -> None:

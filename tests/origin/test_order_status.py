@@ -1,4 +1,4 @@
-"""``GET /api/order-status`` (CONTRACT §3.5): what the thank-you page polls, per shop."""
+"""``GET /api/order-status`` (docs/api.md §3.5): what the thank-you page polls, per shop."""
 
 from __future__ import annotations
 

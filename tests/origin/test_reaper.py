@@ -1,4 +1,4 @@
-"""The hold reaper (CONTRACT §3.7): expired holds give stock back exactly once, Stripe first."""
+"""The hold reaper (docs/api.md §3.7): expired holds give stock back exactly once, Stripe first."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from checkout_edge_shared.settings import SettingsError, load_settings
 from origin.settings import Settings
-from shared.settings import SettingsError, load_settings
 from tests.conftest import ROOT_DIR
 
 VALID = {

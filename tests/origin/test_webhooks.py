@@ -1,4 +1,4 @@
-"""Stripe webhooks (CONTRACT §3.4; plan items COM-202, COM-303): verify, resolve the tenant,
+"""Stripe webhooks (docs/api.md §3.4; plan items COM-202, COM-303): verify, resolve the tenant,
 deduplicate, dispatch — through the real origin app on PostgreSQL.
 
 Events are real: the stand-in pays, settles or expires a session and records the event; the

@@ -1,4 +1,4 @@
-"""Events in any order, and events for holds the reaper got to first (CONTRACT §3.4, §3.7).
+"""Events in any order, and events for holds the reaper got to first (docs/api.md §3.4, §3.7).
 
 Stripe does not promise delivery order. For each way one session can end, every ordering of
 its events is delivered and must end in the same state: hold, stock, order, cart and the

@@ -42,12 +42,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_wheel_installs_only_the_services_and_their_shared_code(wheel: zipfile.ZipFile) -> None:
     top = {name.split("/", 1)[0] for name in wheel.namelist() if "/" in name}
     packages = {name for name in top if not name.endswith(".dist-info")}
-    assert packages == {"gateway", "origin", "shared"}
+    assert packages == {"gateway", "origin", "checkout_edge_shared"}
 
 
 def test_wheel_marks_every_package_typed(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    for package in ("gateway", "origin", "shared"):
+    for package in ("gateway", "origin", "checkout_edge_shared"):
         assert f"{package}/py.typed" in names
 
 

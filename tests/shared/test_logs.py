@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from shared.logs import JsonFormatter, RequestIdMiddleware, current_request_id
+from checkout_edge_shared.logs import JsonFormatter, RequestIdMiddleware, current_request_id
 
 
 def test_formatter_writes_one_json_object_with_extras() -> None:
@@ -73,7 +73,7 @@ async def test_log_lines_and_unexpected_errors_carry_the_request_id() -> None:
 
 async def test_app_inside_the_request_id_middleware_answers_the_contract_body_on_errors() -> None:
     """The gateway's layout: its Starlette routes sit inside RequestIdMiddleware."""
-    from shared.errors import install_error_handlers
+    from checkout_edge_shared.errors import install_error_handlers
 
     async def boom(request: Request) -> PlainTextResponse:
         raise RuntimeError("unexpected")
@@ -95,7 +95,7 @@ async def test_traceparent_is_continued_in_a_new_span_or_started_and_returned() 
     seen: list[str] = []
 
     async def ok(request: Request) -> PlainTextResponse:
-        from shared.trace import current_trace
+        from checkout_edge_shared.trace import current_trace
 
         trace = current_trace()
         assert trace is not None
@@ -125,7 +125,7 @@ def test_uvicorn_log_config_makes_uvicorn_lines_json() -> None:
     import io
     import logging.config
 
-    from shared.logs import JsonHandler, uvicorn_log_config
+    from checkout_edge_shared.logs import JsonHandler, uvicorn_log_config
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)

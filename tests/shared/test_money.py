@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.money import CurrencyMismatch, Money, minor_from_major, percent_of
+from checkout_edge_shared.money import CurrencyMismatch, Money, minor_from_major, percent_of
 
 
 def test_adding_amounts_of_one_currency() -> None:

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import Settings as GatewaySettings
-from origin.settings import DatabaseSettings
-from origin.settings import Settings as OriginSettings
-from shared.secrets import (
+from checkout_edge_shared.secrets import (
     MAX_SECRET_FILE_BYTES,
     bearer_matches,
     parse_tokens,
     secret_field_names,
     token_matches,
 )
-from shared.settings import SettingsError, load_settings
+from checkout_edge_shared.settings import SettingsError, load_settings
+from gateway.settings import Settings as GatewaySettings
+from origin.settings import DatabaseSettings
+from origin.settings import Settings as OriginSettings
 from tests.support.processes import ROOT
 
 ORIGIN = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from shared.workers import requested_workers
+from checkout_edge_shared.workers import requested_workers
 from tests.conftest import ROOT_DIR, gateway_process_env
 from tests.support.processes import free_port
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import uvicorn
 
-from shared.secrets import SecretFileError, read_secret_file
+from checkout_edge_shared.secrets import SecretFileError, read_secret_file
 
 from .app import create_app
 from .config import SimConfig

@@ -3,9 +3,10 @@
 Nothing here is a hand-kept list. Routes come from the gateway's allowlist table
 (:data:`gateway.routes.ALLOWLIST`) and the Starlette ``Route(...)`` calls of the gateway's
 own endpoints. Error answers — ``(code, status)`` with the place that raises them — come
-from parsing ``gateway/``, ``origin/`` and ``shared/``:
+from parsing ``gateway/``, ``origin/`` and ``checkout_edge_shared/``:
 
-* the :class:`shared.errors.AppError` family, found by following class bases across the
+* the :class:`checkout_edge_shared.errors.AppError` family, found by following class bases
+across the
   files (``InventoryUnavailable(Unavailable)`` joins it), each with its status and default
   code;
 * every call of a family class: ``code=`` / ``status=`` keywords, else the class's own
@@ -31,7 +32,7 @@ from pathlib import Path
 from gateway.routes import ALLOWLIST, GATEWAY_OWNED, RouteRule
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("gateway", "origin", "shared")
+PACKAGES = ("gateway", "origin", "checkout_edge_shared")
 _BASE_CLASS = "AppError"
 
 

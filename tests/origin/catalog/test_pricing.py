@@ -1,4 +1,4 @@
-"""Pricing and drift (CONTRACT §3.3 step 1; plan item COM-101, pricing half): pure functions.
+"""Pricing and drift (docs/api.md §3.3 step 1; plan item COM-101, pricing half): pure functions.
 
 The COM-101 test contracts are exercised here on the repricing decision itself; the
 checkout's route tests exercise them again end to end.
@@ -16,6 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from checkout_edge_shared.errors import BadRequest, NotFound
+from checkout_edge_shared.settings import SettingsError, load_settings
 from origin.catalog.drift import (
     Baseline,
     DriftPolicy,
@@ -35,8 +37,6 @@ from origin.catalog.pricing import (
 )
 from origin.catalog.variant_keys import format_variant_key
 from origin.settings import RepricePolicy, Settings
-from shared.errors import BadRequest, NotFound
-from shared.settings import SettingsError, load_settings
 
 POLICIES: tuple[RepricePolicy, ...] = ("log_only", "enforce_and_proceed", "enforce_and_reject")
 

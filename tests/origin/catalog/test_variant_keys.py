@@ -1,4 +1,4 @@
-"""``variantKey`` formatting and parsing (CONTRACT §3.2): one module, a round trip that holds."""
+"""``variantKey`` formatting and parsing (docs/api.md §3.2): one module, a round trip that holds."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A hypothesis state machine over hold / retry / release / commit / expire / reap, plus
 "buyer B checks out the same basket" and "origin loses the Stripe answer".
 
-After every step the conservation law of CONTRACT §3.7 must hold for every variant:
+After every step the conservation law of docs/api.md §3.7 must hold for every variant:
 ``initial stock = available + Σ active holds + Σ committed holds``; an intent never has
 two active holds; every Stripe session carries the email of the buyer whose checkout made it;
 and no hold the reaper expired has a session still open at Stripe (also when the origin never

@@ -1,4 +1,4 @@
-"""``POST /api/inventory/validate`` (CONTRACT §3.2; plan items COM-201 and COM-203).
+"""``POST /api/inventory/validate`` (docs/api.md §3.2; plan items COM-201 and COM-203).
 
 Contract tests through the real origin app. The plan's "CMS endpoint" (shop in the body)
 and "tenant endpoint" (shop from ``x-shop-id``) are one endpoint here that accepts both.

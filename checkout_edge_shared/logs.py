@@ -2,7 +2,8 @@
 
 Every line either service writes — its own, uvicorn's server and access lines, Python
 warnings — is one JSON object on stderr. The request id and the W3C trace (see
-``shared/trace.py``) live in context variables set by :class:`RequestIdMiddleware`; every log
+``checkout_edge_shared/trace.py``) live in context variables set by
+:class:`RequestIdMiddleware`; every log
 record made while a request is handled (including in tasks it spawns) carries them, and the
 response returns both (``x-request-id``, ``traceparent``).
 
@@ -11,9 +12,9 @@ uvicorn configures its loggers before the app exists. Started through
 line; started as ``uvicorn module:create_app --factory`` they are re-routed to the JSON handler
 by :func:`configure_logging` when the app is built, which uvicorn does before its first line.
 
-``LOG_FORMAT=text`` swaps the JSON object for a compact human line (``shared/log_text.py``)
-on the same handler, with the same fields; ``make run`` shows that. uvicorn's
-``color_message`` (its message with ANSI colours) is never a field.
+``LOG_FORMAT=text`` swaps the JSON object for a compact human line
+(``checkout_edge_shared/log_text.py``) on the same handler, with the same fields; ``make run``
+shows that. uvicorn's ``color_message`` (its message with ANSI colours) is never a field.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.log_text import TextFormatter
-from shared.trace import current_trace, reset_trace, set_trace, trace_from_header
+from checkout_edge_shared.log_text import TextFormatter
+from checkout_edge_shared.trace import current_trace, reset_trace, set_trace, trace_from_header
 
 __all__ = [
     "JsonFormatter",
@@ -127,7 +128,7 @@ def _text_fields() -> dict[str, str]:
 
 def line_formatter(service: str, log_format: str = "json") -> logging.Formatter:
     """The formatter of ``log_format``: :class:`JsonFormatter`, or the compact human line
-    (``text``, ``shared/log_text.py``) for people reading a terminal."""
+    (``text``, ``checkout_edge_shared/log_text.py``) for people reading a terminal."""
     if log_format == "text":
         return TextFormatter(_STANDARD, _text_fields)
     return JsonFormatter(service)
@@ -155,12 +156,18 @@ def uvicorn_log_config(
     ``use_colors`` into them when colours are forced.
     """
     level = level.upper()
-    formatter = {"()": "shared.logs.json_formatter", "service": service, "log_format": log_format}
+    formatter = {
+        "()": "checkout_edge_shared.logs.json_formatter",
+        "service": service,
+        "log_format": log_format,
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": dict(formatter), "access": dict(formatter)},
-        "handlers": {"json": {"class": "shared.logs.JsonHandler", "formatter": "default"}},
+        "handlers": {
+            "json": {"class": "checkout_edge_shared.logs.JsonHandler", "formatter": "default"}
+        },
         "root": {"handlers": ["json"], "level": level},
         "loggers": {
             name: {"handlers": [], "level": level, "propagate": True}
@@ -246,7 +253,7 @@ class RequestIdMiddleware:
         except Exception:
             # Rendered here, inside the request id's context, rather than by Starlette's
             # outermost ServerErrorMiddleware, which would lose both the id and the body shape.
-            logging.getLogger("shared.errors").exception("unhandled error")
+            logging.getLogger("checkout_edge_shared.errors").exception("unhandled error")
             if started:
                 raise
             await _send_internal_error(send_with_id, request_id)

@@ -14,7 +14,8 @@ Owns three things, so the gateway and the origin cannot drift apart:
 
 How it fails: ``NAME`` and ``NAME_FILE`` both set, or a file that cannot be read, is not UTF-8
 or is larger than 64 KiB, raises :class:`SecretFileError` with one line naming the variable
-(:func:`shared.settings.load_settings` turns it into the usual start-up error). Rotation and
+(:func:`checkout_edge_shared.settings.load_settings` turns it into the usual start-up error).
+Rotation and
 the deployment side are described in docs/deploy.md.
 """
 

@@ -14,7 +14,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from shared import version
+from checkout_edge_shared import version
 
 __all__ = ["register_runtime_metrics"]
 

@@ -4,7 +4,7 @@ Every service has one ``Settings`` class deriving from :class:`BaseServiceSettin
 :func:`load_settings` builds it from the environment and turns a validation failure into
 one line naming the variable, so an operator sees ``DATABASE_URL: ...`` rather than a
 pydantic traceback. Every secret may come from a file instead (``NAME_FILE``, see
-:mod:`shared.secrets`); that source ranks above the plain variables.
+:mod:`checkout_edge_shared.secrets`); that source ranks above the plain variables.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from shared.secrets import SecretFileError, SecretFilesSource
+from checkout_edge_shared.secrets import SecretFileError, SecretFilesSource
 
 __all__ = ["BaseServiceSettings", "SettingsError", "load_settings", "settings_or_exit"]
 

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shared.logs import current_request_id
+from checkout_edge_shared.logs import current_request_id
 
 __all__ = [
     "AppError",
@@ -44,7 +44,7 @@ __all__ = [
     "install_error_handlers",
 ]
 
-log = logging.getLogger("shared.errors")
+log = logging.getLogger("checkout_edge_shared.errors")
 
 
 class AppError(Exception):
@@ -153,7 +153,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def install_error_handlers(app: Starlette) -> None:
     """Register the one rendering of errors for a service.
 
-    Unexpected exceptions are rendered by :class:`shared.logs.RequestIdMiddleware` where it
+    Unexpected exceptions are rendered by
+    :class:`checkout_edge_shared.logs.RequestIdMiddleware` where it
     sits inside the app (the origin); the ``Exception`` handler covers an app that sits
     inside it instead (the gateway's own routes), whose outermost Starlette layer would
     otherwise answer in plain text.
