@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## create .venv and install pinned dependencies (constraints.txt)
 
 run: $(STAMP) ## migrate, seed the demo catalog, start gateway + origin + Stripe stand-in (Ctrl-C stops all)
-	$(PY) deploy/run_local.py
+	@$(PY) deploy/run_local.py
 
 test: $(STAMP) ## the whole suite against local PostgreSQL and Redis
 	$(PY) -m pytest
@@ -49,7 +49,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(STAMP) ## mypy --strict on the packages
-	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim deploy/front_door.py deploy/storefront_catalog.py
+	$(VENV)/bin/mypy --strict $(PACKAGES) tests/stripe_sim deploy/front_door.py deploy/storefront_catalog.py deploy/run_local.py deploy/local_stack
 
 migrate: $(STAMP) ## upgrade DATABASE_URL (default var/origin.db) to the newest schema
 	$(PY) -m origin migrate

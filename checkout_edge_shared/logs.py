@@ -11,6 +11,10 @@ uvicorn configures its loggers before the app exists. Started through
 :func:`uvicorn_log_config` (``uvicorn.run(log_config=…)``) its loggers are JSON from the first
 line; started as ``uvicorn module:create_app --factory`` they are re-routed to the JSON handler
 by :func:`configure_logging` when the app is built, which uvicorn does before its first line.
+
+``LOG_FORMAT=text`` swaps the JSON object for a compact human line
+(``checkout_edge_shared/log_text.py``) on the same handler, with the same fields; ``make run``
+shows that. uvicorn's ``color_message`` (its message with ANSI colours) is never a field.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from checkout_edge_shared.log_text import TextFormatter
 from checkout_edge_shared.trace import current_trace, reset_trace, set_trace, trace_from_header
 
 __all__ = [
@@ -44,7 +49,13 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("reques
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 # Attributes every LogRecord has; anything else passed via ``extra=`` is emitted as a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's ``color_message`` is its own message with ANSI colours: never a field.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def current_request_id() -> str | None:
@@ -110,9 +121,22 @@ def _access_fields(args: tuple[Any, ...]) -> dict[str, Any]:
     return {"client": client, "method": method, "path": path, "status": status}
 
 
-def json_formatter(service: str, **_uvicorn_options: Any) -> JsonFormatter:
-    """Formatter factory for ``logging.config``; uvicorn may add ``use_colors``, ignored."""
+def _text_fields() -> dict[str, str]:
+    request_id = current_request_id()
+    return {"requestId": request_id} if request_id else {}
+
+
+def line_formatter(service: str, log_format: str = "json") -> logging.Formatter:
+    """The formatter of ``log_format``: :class:`JsonFormatter`, or the compact human line
+    (``text``, ``checkout_edge_shared/log_text.py``) for people reading a terminal."""
+    if log_format == "text":
+        return TextFormatter(_STANDARD, _text_fields)
     return JsonFormatter(service)
+
+
+def json_formatter(service: str, log_format: str = "json", **_uvicorn: Any) -> logging.Formatter:
+    """Formatter factory for ``logging.config``; uvicorn may add ``use_colors``, ignored."""
+    return line_formatter(service, log_format)
 
 
 class JsonHandler(logging.StreamHandler[TextIO]):
@@ -122,7 +146,9 @@ class JsonHandler(logging.StreamHandler[TextIO]):
         super().__init__(stream if stream is not None else sys.stderr)
 
 
-def uvicorn_log_config(service: str, level: str = "INFO") -> dict[str, Any]:
+def uvicorn_log_config(
+    service: str, level: str = "INFO", log_format: str = "json"
+) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for ``uvicorn.run(log_config=…)``: every line JSON.
 
     uvicorn's loggers get no handler of their own and propagate to the root's JSON handler;
@@ -130,7 +156,11 @@ def uvicorn_log_config(service: str, level: str = "INFO") -> dict[str, Any]:
     ``use_colors`` into them when colours are forced.
     """
     level = level.upper()
-    formatter = {"()": "checkout_edge_shared.logs.json_formatter", "service": service}
+    formatter = {
+        "()": "checkout_edge_shared.logs.json_formatter",
+        "service": service,
+        "log_format": log_format,
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -160,14 +190,15 @@ def _route_server_logs() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send JSON lines to stderr; idempotent, so tests can build many apps."""
+def configure_logging(service: str, level: str = "INFO", log_format: str = "json") -> None:
+    """Send JSON lines (``log_format="text"``: compact human lines) to stderr; idempotent,
+    so tests can build many apps."""
     root = logging.getLogger()
     handler = next((h for h in root.handlers if isinstance(h, JsonHandler)), None)
     if handler is None:
         handler = JsonHandler()
         root.addHandler(handler)
-    handler.setFormatter(JsonFormatter(service))
+    handler.setFormatter(line_formatter(service, log_format))
     root.setLevel(level.upper())
     _route_server_logs()
     # Python's warnings would otherwise be plain text on stderr.

@@ -1,256 +1,245 @@
 """``make run``: the whole stack on one machine with embedded defaults.
 
-Migrates and seeds the database (SQLite at var/origin.db unless DATABASE_URL is set), makes
-development tokens and a webhook secret when none are set (kept in var/dev-secrets.json so a
-restart keeps them), regenerates the storefront catalogs, starts the Stripe stand-in, the
-origin, the gateway and the development front door (each shop's storefront on its own port,
-``FRONT_DOOR_SHOPS``, default ``cochlearfit=8080,wardrobe-rent=8081``), prints the storefront
-URLs first, then the other URLs and a curl that goes through the gateway, and stops all of
-them on Ctrl-C.
+In order, each step only after the previous one worked:
 
-Secrets reach the children as files (``NAME_FILE``, one file per secret under var/secrets/,
-readable by this user only), never on a command line where ``ps`` would show them.
+1. one launcher per ``var/`` directory (``var/run.lock``): a second ``make run`` says who
+   runs and exits 1;
+2. every port free, else one line per busy port naming the process holding it;
+3. development secrets (``var/dev-secrets.json``), then ``migrate`` and ``seed`` of the
+   database (SQLite at ``var/origin.db`` unless ``DATABASE_URL`` is set) and the storefront
+   catalogs (``deploy/storefront_catalog.py``);
+4. the rows of :func:`service_table` started in order, each up only when our own child
+   serves it (``local_stack/services.py``);
+5. a line when the configured Redis is unreachable, then the banner (storefront URLs first,
+   then the others, the masked database URL, a curl through the gateway that reads its token
+   from a file).
+
+Every line is ``process │ text`` (``local_stack/output.py``). Ctrl-C or SIGTERM at any step
+stops every child and ends with one line and status 0; a child that exits on its own stops
+the rest with status 1. Children die with the launcher even on ``kill -9``.
+``RUN_VAR_DIR`` moves ``var/`` (tests use it).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import secrets
 import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
+if str(ROOT) not in sys.path:  # run as a script: deploy/ is on the path, the root is not
+    sys.path.insert(0, str(ROOT))
+
+from deploy.local_stack import dev_config  # noqa: E402
+from deploy.local_stack.banner import banner  # noqa: E402
+from deploy.local_stack.instance import AlreadyRunning, InstanceLock  # noqa: E402
+from deploy.local_stack.output import Output  # noqa: E402
+from deploy.local_stack.redis_check import redis_problem  # noqa: E402
+from deploy.local_stack.services import Service, StartFailed, busy_ports, wait_until_up  # noqa: E402
+from deploy.local_stack.supervisor import Interrupted, Supervisor  # noqa: E402
+
 CATALOG = ROOT / "deploy" / "demo-catalog.json"
-SECRETS = VAR / "dev-secrets.json"
-SECRET_FILES = VAR / "secrets"
 # The demo catalog's success/cancel/return URLs name these hosts and ports.
 DEFAULT_SHOPS = "cochlearfit=8080,wardrobe-rent=8081"
+STEPS = ("migrate", "seed", "catalogs")
+_SIGNALS: dict[int, str] = {
+    signal.SIGINT: "Ctrl-C",
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGHUP: "SIGHUP",
+}
 
 
-def _storefronts() -> dict[str, int]:
-    """Shop → port of its storefront, from ``FRONT_DOOR_SHOPS``."""
+@dataclass(frozen=True)
+class Config:
+    var: Path
+    env: dict[str, str]
+    ports: dict[str, int]
+    database_url: str
+    redis_url: str
+    storefronts: dict[str, int]  # shop → port of its storefront (``FRONT_DOOR_SHOPS``)
+
+
+def configure(environ: dict[str, str]) -> Config:
+    var = dev_config.var_dir(ROOT, environ)
+    ports_ = {
+        "GATEWAY_PORT": int(environ.get("GATEWAY_PORT", "8000")),
+        "ORIGIN_PORT": int(environ.get("ORIGIN_PORT", "8001")),
+        "STRIPE_SIM_PORT": int(environ.get("STRIPE_SIM_PORT", "12111")),
+    }
+    database_url = environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var / 'origin.db'}"
+    env = {
+        **environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": database_url,
+        "LOG_FORMAT": dev_config.log_format(environ),
+        "GATEWAY_ORIGIN_URL": f"http://127.0.0.1:{ports_['ORIGIN_PORT']}",
+        "STRIPE_API_BASE": environ.get(
+            "STRIPE_API_BASE", f"http://127.0.0.1:{ports_['STRIPE_SIM_PORT']}"
+        ),
+    }
     pairs = (
-        item.split("=", 1) for item in os.environ.get("FRONT_DOOR_SHOPS", DEFAULT_SHOPS).split(",")
+        item.split("=", 1) for item in environ.get("FRONT_DOOR_SHOPS", DEFAULT_SHOPS).split(",")
     )
-    return {shop.strip(): int(port) for shop, port in pairs}
+    storefronts = {shop.strip(): int(port) for shop, port in pairs}
+    redis_url = environ.get("GATEWAY_REDIS_URL", "")
+    return Config(var, env, ports_, database_url, redis_url, storefronts)
 
 
-def _secrets() -> dict[str, str]:
-    stored: dict[str, str] = json.loads(SECRETS.read_text()) if SECRETS.exists() else {}
-    # Hex only: Stripe keys and secrets are alphanumeric (a '-' makes the key invalid).
-    wanted = {
-        "GATEWAY_FRONT_DOOR_TOKEN": lambda: "dev-front-" + secrets.token_hex(12),
-        "GATEWAY_ORIGIN_TOKEN": lambda: "dev-origin-" + secrets.token_hex(12),
-        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev" + secrets.token_hex(16),
-        "STRIPE_SECRET_KEY": lambda: "sk_test_dev" + secrets.token_hex(12),
-    }
-    if not re.fullmatch(r"sk_test_[A-Za-z0-9_]+", stored.get("STRIPE_SECRET_KEY", "")):
-        stored.pop("STRIPE_SECRET_KEY", None)  # made by an older launcher; make a valid one
-    values = {}
-    for name, make in wanted.items():
-        values[name] = os.environ.get(name) or stored.get(name) or make()
-    SECRETS.write_text(json.dumps(values, indent=2))
-    SECRETS.chmod(0o600)
-    return values
+def service_table(config: Config) -> list[Service]:
+    """The long-running processes, started in this order (later rows may need earlier ones)."""
+    py = sys.executable
+    port = config.ports
+    gateway = f"http://127.0.0.1:{port['GATEWAY_PORT']}"
+    stripe = f"http://127.0.0.1:{port['STRIPE_SIM_PORT']}"
+    shops = config.storefronts
+
+    def listen(variable: str) -> tuple[str, ...]:
+        return ("--host", "127.0.0.1", "--port", str(port[variable]))
+
+    return [
+        Service(
+            "stripe",
+            (
+                py,
+                "-m",
+                "tests.stripe_sim",
+                "--port",
+                str(port["STRIPE_SIM_PORT"]),
+                "--webhook-url",
+                f"{gateway}/api/stripe-webhook",
+            ),
+            (port["STRIPE_SIM_PORT"],),
+            "/_sim/events",
+            "STRIPE_SIM_PORT",
+            (("stripe stand-in", stripe),),
+        ),
+        Service(
+            "origin",
+            (py, "-m", "uvicorn", "origin.app:create_app", "--factory", *listen("ORIGIN_PORT")),
+            (port["ORIGIN_PORT"],),
+            "/healthz",
+            "ORIGIN_PORT",
+            (("origin", f"http://127.0.0.1:{port['ORIGIN_PORT']}   (internal)"),),
+        ),
+        # The gateway's own start command sets its server options (head limits, timeouts,
+        # proxy headers off); see docs/gateway.md.
+        Service(
+            "gateway",
+            (py, "-m", "gateway", *listen("GATEWAY_PORT")),
+            (port["GATEWAY_PORT"],),
+            "/healthz",
+            "GATEWAY_PORT",
+            (("gateway", gateway),),
+        ),
+        # Each shop's storefront on its own port (docs/storefront.md); shown first.
+        Service(
+            "front door",
+            (
+                *(py, "deploy/front_door.py", "--gateway-url", gateway),
+                *("--stripe-js-url", f"{stripe}/js/stripe.js"),
+                *(arg for shop, number in shops.items() for arg in ("--shop", f"{shop}={number}")),
+            ),
+            tuple(shops.values()),
+            "/healthz",
+            "FRONT_DOOR_SHOPS",
+            tuple(
+                ("storefront", f"http://{shop}.localhost:{number}/   ({shop})")
+                for shop, number in shops.items()
+            ),
+        ),
+    ]
 
 
-def _secret_files(values: dict[str, str]) -> dict[str, str]:
-    """Each secret in its own file; the ``NAME_FILE`` variables naming them, for every child."""
-    SECRET_FILES.mkdir(mode=0o700, exist_ok=True)
-    SECRET_FILES.chmod(0o700)
-    files = {
-        **values,
-        # The origin checks the token the gateway sends; the stand-in signs with the first
-        # webhook secret and knocks on the front door like the real front door would.
-        "ORIGIN_GATEWAY_TOKEN": values["GATEWAY_ORIGIN_TOKEN"],
-        "STRIPE_SIM_WEBHOOK_HEADERS": "x-front-door-token: "
-        + values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0],
-    }
-    variables = {}
-    for name, value in files.items():
-        path = SECRET_FILES / name.lower()
-        path.touch(mode=0o600)
-        path.chmod(0o600)
-        path.write_text(value + "\n")
-        variables[f"{name}_FILE"] = str(path)
-    return variables
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _wait_healthy(name: str, url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with status {proc.returncode} while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (localhost)
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f}s")
-
-
-def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    for _, proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for name, proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{name} did not stop in time; killing it", file=sys.stderr)
-            proc.kill()
-            proc.wait()
+def launch(config: Config, services: list[Service], launcher: Supervisor) -> int:
+    say = launcher.output.say
+    secrets = dev_config.dev_secrets(config.var / "dev-secrets.json", config.env)
+    files = dev_config.secret_files(config.var / "secrets", secrets)
+    for name in files:  # neither NAME nor a stale NAME_FILE reaches a child, only ours
+        config.env.pop(name, None)
+        config.env.pop(name.removesuffix("_FILE"), None)
+    config.env.update(files)
+    busy = busy_ports(services)
+    if busy:
+        for line in busy:
+            say(line)
+        return 1
+    header_file = config.var / "front-door.header"
+    header_file.touch(mode=0o600)
+    header_file.chmod(0o600)
+    header_file.write_text(
+        f"x-front-door-token: {secrets['GATEWAY_FRONT_DOOR_TOKEN'].split(',')[0]}\n"
+    )
+    say(f"database {dev_config.mask_url(config.database_url)}: migrating and seeding")
+    py = sys.executable
+    launcher.step("migrate", (py, "-m", "origin", "migrate"))
+    launcher.step("seed", (py, "-m", "origin", "seed", "--file", str(CATALOG)))
+    launcher.step("catalogs", (py, "deploy/storefront_catalog.py", "--catalog", str(CATALOG)))
+    launcher.phase = "start-up"
+    for service in services:
+        say(f"starting {service.name} on :{', :'.join(map(str, service.ports))}")
+        child = launcher.start(service.name, service.argv)
+        wait_until_up(service, child, idle=launcher.idle)
+    gateway = next(service.url for service in services if service.name == "gateway")
+    redis = None
+    if config.redis_url:
+        redis = redis_problem(gateway, dev_config.mask_url(config.redis_url))
+        if redis:
+            say(redis)
+    lines = banner(
+        services=services,
+        gateway=gateway,
+        database_url=config.database_url,
+        redis_url=config.redis_url,
+        redis_problem=redis,
+        secrets_file=config.var / "dev-secrets.json",
+        header_file=header_file,
+    )
+    for line in lines:
+        say(line)
+    launcher.phase = "running"
+    while all(child.alive() for child in launcher.children):
+        launcher.idle(0.5)
+    launcher.output.drain()
+    dead = ", ".join(
+        f"{c.name} (status {c.proc.returncode})" for c in launcher.children if not c.alive()
+    )
+    say(f"{dead} stopped on its own; stopping the rest")
+    return 1
 
 
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
-    ports = {
-        "gateway": int(os.environ.get("GATEWAY_PORT", "8000")),
-        "origin": int(os.environ.get("ORIGIN_PORT", "8001")),
-        "stripe": int(os.environ.get("STRIPE_SIM_PORT", "12111")),
-    }
-    storefronts = _storefronts()
-    ports.update({f"storefront {shop}": port for shop, port in storefronts.items()})
-    busy = [f"{name} ({port})" for name, port in ports.items() if not _port_free(port)]
-    if busy:
-        print(f"make run: port(s) already in use: {', '.join(busy)}", file=sys.stderr)
-        return 1
-
-    values = _secrets()
-    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
-    origin_url = f"http://127.0.0.1:{ports['origin']}"
-    stripe_url = f"http://127.0.0.1:{ports['stripe']}"
-    secret_files = _secret_files(values)
-    plain = {name.removesuffix("_FILE") for name in secret_files}
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in plain and k not in secret_files},
-        **secret_files,
-        "PYTHONPATH": str(ROOT),
-        "GATEWAY_ORIGIN_URL": origin_url,
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", stripe_url),
-    }
-    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'origin.db'}")
-    py = sys.executable
-
-    subprocess.run([py, "-m", "origin", "migrate"], env=env, cwd=ROOT, check=True)
-    subprocess.run(
-        [py, "-m", "origin", "seed", "--file", str(CATALOG)], env=env, cwd=ROOT, check=True
-    )
-    subprocess.run(
-        [py, "deploy/storefront_catalog.py", "--catalog", str(CATALOG)],
-        env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-
-    commands: list[tuple[str, list[str], str]] = []
-    if (ROOT / "tests" / "stripe_sim" / "__main__.py").exists():
-        commands.append(
-            (
-                "stripe stand-in",
-                [
-                    py,
-                    "-m",
-                    "tests.stripe_sim",
-                    "--port",
-                    str(ports["stripe"]),
-                    "--webhook-url",
-                    f"{gateway_url}/api/stripe-webhook",
-                ],
-                f"{stripe_url}/_sim/events",
-            )
-        )
-    origin_command = ["-m", "uvicorn", "origin.app:create_app", "--factory"]
-    for name, command, port in (
-        ("origin", origin_command, ports["origin"]),
-        # The gateway's own start command sets its server options (head limits, timeouts,
-        # proxy headers off); see docs/gateway.md.
-        ("gateway", ["-m", "gateway"], ports["gateway"]),
-    ):
-        commands.append(
-            (
-                name,
-                [py, *command, "--host", "127.0.0.1", "--port", str(port)],
-                f"http://127.0.0.1:{port}/healthz",
-            )
-        )
-
-    front_door = [py, "deploy/front_door.py", "--gateway-url", gateway_url]
-    front_door += ["--stripe-js-url", f"{stripe_url}/js/stripe.js"]
-    for shop, port in storefronts.items():
-        front_door += ["--shop", f"{shop}={port}"]
-    first_port = next(iter(storefronts.values()))
-    commands.append(("front door", front_door, f"http://127.0.0.1:{first_port}/healthz"))
-
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    environ = dict(os.environ)
+    config = configure(environ)
+    services = service_table(config)
+    output = Output([*STEPS, *(service.name for service in services)])
+    launcher = Supervisor(output, env=config.env, cwd=ROOT)
+    for signum in _SIGNALS:
+        signal.signal(signum, launcher.on_signal)
+    lock = InstanceLock(config.var / "run.lock")
     try:
-        for name, command, health in commands:
-            proc = subprocess.Popen(command, env=env, cwd=ROOT)
-            procs.append((name, proc))
-            _wait_healthy(name, health, proc)
-        token = values["GATEWAY_FRONT_DOOR_TOKEN"].split(",")[0]
-        body = json.dumps(
-            {
-                "items": [
-                    {
-                        "sku": "cf-headband",
-                        "quantity": 1,
-                        "variantAttributes": {"size": "m", "color": "navy"},
-                    }
-                ]
-            }
-        )
-        shops = "".join(
-            f"  storefront       http://{shop}.localhost:{port}/   ({shop})\n"
-            for shop, port in storefronts.items()
-        )
-        print(
-            "\ncheckout-edge is running (Ctrl-C stops everything)\n"
-            f"{shops}"
-            f"  gateway          {gateway_url}\n"
-            f"  origin           {origin_url}   (internal)\n"
-            f"  stripe stand-in  {stripe_url}\n"
-            f"  database         {env['DATABASE_URL']}\n"
-            f"  secrets          {SECRETS}\n\n"
-            "Try it through the gateway:\n"
-            f"  curl -s -X POST {gateway_url}/api/inventory/validate "
-            f"-H 'x-front-door-token: {token}' -H 'x-shop-id: cochlearfit' "
-            f"-H 'content-type: application/json' -d '{body}'\n",
-            flush=True,
-        )
-        while all(proc.poll() is None for _, proc in procs):
-            time.sleep(0.5)
-        dead = [name for name, proc in procs if proc.poll() is not None]
-        print(f"make run: {', '.join(dead)} stopped; stopping the rest", file=sys.stderr)
+        lock.acquire(ports=config.ports)
+    except AlreadyRunning as exc:
+        output.say(str(exc))
         return 1
-    except KeyboardInterrupt:
-        print("\nstopping…", flush=True)
+    try:
+        return launch(config, services, launcher)
+    except Interrupted:
+        phase = launcher.phase
+        launcher.stop()
+        how = _SIGNALS.get(launcher.signal or signal.SIGINT, "a signal")
+        output.say(f"stopped by {how} during {phase}; nothing is left running")
         return 0
-    except RuntimeError as exc:
-        print(f"make run: {exc}", file=sys.stderr)
+    except StartFailed as exc:
+        launcher.stop()
+        output.say(str(exc))
         return 1
     finally:
-        _stop(procs)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    # SIGTERM (e.g. from a supervisor) stops the stack exactly like Ctrl-C does.
-    raise KeyboardInterrupt
+        launcher.stop()
+        lock.release()
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())

@@ -1,5 +1,7 @@
 """``python -m gateway --host H --port P``: the gateway under uvicorn with every server option.
 
+Installed, the same command is ``checkout-edge-gateway``; ``--version`` prints the version.
+
 The one production start command. It runs ``gateway.app:create_app`` with:
 
 - the bounded-head protocol :class:`gateway.server.GatewayHttpProtocol` (head size and
@@ -26,6 +28,7 @@ import resource
 
 import uvicorn
 
+from checkout_edge_shared import version
 from checkout_edge_shared.logs import uvicorn_log_config
 from checkout_edge_shared.settings import settings_or_exit
 from gateway.server import KEEPALIVE_SECONDS, GatewayHttpProtocol, HeadLimits
@@ -50,8 +53,11 @@ def connection_bound(settings: Settings) -> tuple[int, int]:
     return max(16, min(settings.gateway_max_connections, room)), soft
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__.split("\n")[0])
+def parse_args(
+    argv: list[str] | None = None, prog: str = "python -m gateway"
+) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -63,8 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "python -m gateway") -> None:
+    args = parse_args(argv, prog)
     settings = settings_or_exit(Settings, "gateway")
     max_connections, nofile = connection_bound(settings)
     limits = HeadLimits(
@@ -90,8 +96,14 @@ def main(argv: list[str] | None = None) -> None:
         # Long enough for a forwarded request to end with the origin's answer or the 504.
         timeout_graceful_shutdown=math.ceil(settings.gateway_upstream_timeout_seconds) + 5,
         access_log=args.access_log,
-        log_config=uvicorn_log_config("gateway", settings.log_level),  # JSON from the first line
+        # JSON (or LOG_FORMAT=text) from the first line
+        log_config=uvicorn_log_config("gateway", settings.log_level, settings.log_format),
     )
+
+
+def cli() -> None:
+    """Console script ``checkout-edge-gateway``: the same command as ``python -m gateway``."""
+    main(prog="checkout-edge-gateway")
 
 
 if __name__ == "__main__":

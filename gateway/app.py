@@ -80,7 +80,7 @@ def _forward_endpoints(settings: Settings, metrics: GatewayMetrics) -> dict[str,
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the gateway; settings come from the environment when not given."""
     settings = settings or settings_or_exit(Settings, "gateway")
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     refuse_worker_processes("gateway")
     metrics = GatewayMetrics()

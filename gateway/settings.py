@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import ClassVar
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -65,6 +65,8 @@ class Settings(BaseServiceSettings):
     gateway_rate_limit_webhook: str = "600/minute"
     gateway_rate_limit_per_ip: str = "600/minute"
     log_level: str = "INFO"
+    # ``json`` (one object per line, for log shippers) or ``text`` (``make run``).
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("gateway_front_door_token")
     @classmethod

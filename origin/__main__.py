@@ -1,4 +1,9 @@
-"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds | audit``."""
+"""``python -m origin migrate | seed --file F [--reset-stock] | reap-holds | audit``.
+
+Every command first connects to its database(s) once: a database that does not exist, a
+server that does not answer or a malformed URL ends the command with one line naming the
+variable and the fix (``origin/db_diagnosis.py``), before any work starts.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +25,7 @@ from origin.catalog.catalog_file import CatalogError, load_catalog
 from origin.catalog.seed import SeedReport, seed_catalog
 from origin.checkout.reaper import reap_once
 from origin.db import engine_scope, session_factory
+from origin.db_diagnosis import probe
 from origin.inventory.central_policy import CentralInventory, central_catalog
 from origin.inventory.central_pool import CentralPoolUnavailable
 from origin.metrics import OriginMetrics
@@ -76,6 +83,15 @@ async def _reap(settings: Settings) -> int:
         finally:
             await central.aclose()
             await payments.aclose()
+
+
+def _database_problem(settings: DatabaseSettings) -> str | None:
+    """The one line saying why a configured database cannot be used, or ``None``."""
+    problem = asyncio.run(probe(settings.database_url))
+    central = _separate_central(settings)
+    if problem is None and central is not None:
+        problem = asyncio.run(probe(central, "CENTRAL_INVENTORY_DATABASE_URL"))
+    return problem
 
 
 async def _audit(settings: DatabaseSettings) -> AuditReport:
@@ -141,6 +157,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
     except SettingsError as exc:
         print(f"origin: {exc}", file=sys.stderr)
         return 1
+    problem = _database_problem(settings)
+    if problem is not None:
+        print(f"origin: {problem}", file=sys.stderr)
+        return 1
 
     if args.command == "reap-holds":
         assert isinstance(settings, Settings)
@@ -179,8 +199,18 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m origin") -> in
 
 def cli() -> None:
     """Console script ``checkout-edge-origin``: the same commands as ``python -m origin``."""
-    sys.exit(main(prog="checkout-edge-origin"))
+    sys.exit(_interruptible(lambda: main(prog="checkout-edge-origin")))
+
+
+def _interruptible(command: Callable[[], int]) -> int:
+    # Ctrl-C ends a command with one line, not a traceback; a migration runs in one
+    # transaction per revision, so an interrupted one leaves the previous revision in place.
+    try:
+        return command()
+    except KeyboardInterrupt:
+        print("origin: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
-    cli()
+    sys.exit(_interruptible(main))

@@ -36,6 +36,7 @@ from origin.orders.order_routes import order_status
 from origin.orders.webhook_routes import HANDLERS, stripe_webhook
 from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
+from origin.startup_check import DatabaseStartupCheck
 from origin.state import OriginState, get_state
 from origin.web import GatewayTokenMiddleware, InputScreenMiddleware
 
@@ -100,7 +101,7 @@ def payment_routes() -> list[Route]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit(Settings, "origin")
-    configure_logging("origin", settings.log_level)
+    configure_logging("origin", settings.log_level, settings.log_format)
     refuse_worker_processes("origin")
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = OriginMetrics()
@@ -179,6 +180,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # Only the origin's own database: a separate central pool may be down at start-up
+            # (shops that need it fail closed, docs/central-inventory.md).
+            Middleware(DatabaseStartupCheck, databases={"DATABASE_URL": settings.database_url}),
             Middleware(RequestIdMiddleware),
             Middleware(ObserveResponses, observer=request_observer(metrics)),
             Middleware(GatewayTokenMiddleware, tokens=settings.gateway_tokens),

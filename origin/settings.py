@@ -10,12 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from checkout_edge_shared.money import minor_from_major
 from checkout_edge_shared.secrets import parse_tokens
 from checkout_edge_shared.settings import BaseServiceSettings
 from origin.db import split_pgbouncer
+
+STRIPE_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 
 RepricePolicy = Literal["log_only", "enforce_and_proceed", "enforce_and_reject"]
 
@@ -37,6 +41,13 @@ class DatabaseSettings(BaseServiceSettings):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(
+                f"not a valid database URL ({exc}); expected "
+                "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
+            ) from None
         split_pgbouncer(value)  # a malformed ?pgbouncer= stops start-up, not the first query
         return value
 
@@ -46,6 +57,8 @@ class Settings(DatabaseSettings):
     origin_env: Literal["development", "production"] = "development"
     origin_metrics_token: SecretStr | None = None
     log_level: str = "INFO"
+    # ``json`` (one object per line, for log shippers) or ``text`` (``make run``).
+    log_format: Literal["json", "text"] = "json"
 
     stripe_secret_key: SecretStr
     stripe_api_base: str | None = None
@@ -101,6 +114,14 @@ class Settings(DatabaseSettings):
     @classmethod
     def _one_token(cls, value: SecretStr) -> SecretStr:
         parse_tokens(value.get_secret_value(), several=False)
+        # A publishable key (pk_…) is accepted by nothing the origin calls: refused here, at
+        # start-up, instead of turning every checkout into a 502. The stand-in checks the
+        # prefix like Stripe does, so the rule holds for it too.
+        if not value.get_secret_value().startswith(STRIPE_SECRET_KEY_PREFIXES):
+            raise ValueError(
+                "must be a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_test_…, "
+                "rk_live_…), not a publishable key (pk_…)"
+            )
         return value
 
     @field_validator("origin_metrics_token")
@@ -116,13 +137,6 @@ class Settings(DatabaseSettings):
     def _whole_minor_units(cls, value: Decimal) -> Decimal:
         minor_from_major(value)  # raises when finer than a cent
         return value
-
-    @model_validator(mode="after")
-    def _stripe_target(self) -> Settings:
-        key = self.stripe_secret_key.get_secret_value()
-        if self.stripe_api_base is None and not key.startswith(("sk_live_", "sk_test_", "rk_")):
-            raise ValueError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_…)")
-        return self
 
     @property
     def gateway_tokens(self) -> tuple[str, ...]:

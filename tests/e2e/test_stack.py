@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -92,6 +93,7 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     shops = {"cochlearfit": free_port(), "wardrobe-rent": free_port()}
     env["FRONT_DOOR_SHOPS"] = ",".join(f"{shop}={port}" for shop, port in shops.items())
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    env["RUN_VAR_DIR"] = str(tmp_path / "var")
     proc = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"],
         cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -106,14 +108,13 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
             if not line:
                 break
             output.append(line)
-            if line.strip().startswith("curl "):
-                curl = line.strip()
+            text = line.split(" │ ", 1)[-1].strip()
+            if text.startswith("curl "):
+                curl = text
         assert curl is not None, "".join(output)
         args = shlex.split(curl)
         url = next(a for a in args if a.startswith("http://"))
-        headers = dict(
-            h.split(": ", 1) for i, h in enumerate(args) if i > 0 and args[i - 1] == "-H"
-        )
+        headers = dict(h.split(": ", 1) for h in _header_lines(args))
         data = args[args.index("-d") + 1]
         response = httpx.post(url, content=data, headers=headers)
         assert response.status_code == 200, response.text
@@ -122,7 +123,7 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
         _storefronts_answer(shops)
         children = _children(proc.pid)
         assert len(children) == 4
-        secrets = json.loads((ROOT_DIR / "var" / "dev-secrets.json").read_text()).values()
+        secrets = json.loads((tmp_path / "var" / "dev-secrets.json").read_text()).values()
         for child in children:
             command_line = Path(f"/proc/{child}/cmdline").read_bytes().decode()
             assert "_FILE" not in command_line
@@ -135,7 +136,8 @@ def test_make_run_launcher_serves_the_printed_curl_and_stops_cleanly(tmp_path: P
     for child in children:
         assert not Path(f"/proc/{child}").exists() or _is_zombie_or_gone(child)
     assert re.search(r"gateway\s+http://127\.0\.0\.1:\d+", "".join(output))
-    banner = "".join(output).split("checkout-edge is running", 1)[1].splitlines()[1:3]
+    after = "".join(output).split("checkout-edge is running", 1)[1].splitlines()[1:3]
+    banner = [line.split(" │ ", 1)[1] for line in after]
     assert banner == [
         f"  storefront       http://{shop}.localhost:{port}/   ({shop})"
         for shop, port in shops.items()
@@ -153,6 +155,15 @@ def _storefronts_answer(shops: dict[str, int]) -> None:
         cart = httpx.get(front_door + "/api/cart", headers={"x-shop-id": "someone-else"})
         assert cart.status_code == 200, cart.text
         assert cart.json()["currency"] == ("usd" if shop == "cochlearfit" else "eur")
+
+
+def _header_lines(args: list[str]) -> list[str]:
+    """The curl's ``-H`` values; ``-H @file`` reads the headers from the file, as curl does."""
+    lines: list[str] = []
+    for flag, value in itertools.pairwise(args):
+        if flag == "-H":
+            lines += Path(value[1:]).read_text().splitlines() if value.startswith("@") else [value]
+    return lines
 
 
 def _pay_through_the_stack(gateway: str, headers: dict[str, str], sim_port: int) -> None:

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "origin.models",
         "origin.db",
+        "origin.db_diagnosis",
         "origin.metrics",
         "origin.settings",
         "origin.migrate",
@@ -41,7 +42,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("origin.inventory", "origin.payments"),
     ("origin.orders", "origin.carts"),
     ("origin.checkout",),
-    ("origin.web", "origin.state", "origin.observability"),
+    ("origin.web", "origin.state", "origin.observability", "origin.startup_check"),
     ("origin.app", "origin.__main__"),
 ]
 WEB_LAYER = 5

@@ -58,9 +58,20 @@ def test_wheel_carries_migrations_license_and_console_script(wheel: zipfile.ZipF
     (entry_points,) = (name for name in names if name.endswith(".dist-info/entry_points.txt"))
     scripts = wheel.read(entry_points).decode()
     assert "checkout-edge-origin = origin.__main__:cli" in scripts
+    assert "checkout-edge-gateway = gateway.__main__:cli" in scripts
 
 
-def test_origin_console_script_prints_its_version() -> None:
-    script = Path(sys.executable).with_name("checkout-edge-origin")
+@pytest.mark.parametrize("service", ["origin", "gateway"])
+def test_console_script_prints_its_version(service: str) -> None:
+    script = Path(sys.executable).with_name(f"checkout-edge-{service}")
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "checkout-edge-origin 0.1.0"
+    assert result.stdout.strip() == f"checkout-edge-{service} 0.1.0"
+
+
+@pytest.mark.parametrize("service", ["origin", "gateway"])
+def test_python_m_prints_its_version(service: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", service, "--version"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.strip() == f"python -m {service} 0.1.0"
