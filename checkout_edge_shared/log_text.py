@@ -2,8 +2,8 @@
 
 One line per record: ``HH:MM:SS LEVEL  logger: message key=value …``, the request id
 and any ``extra=`` fields appended; uvicorn's access records read as ``METHOD path status``.
-It carries the same fields as the JSON line (``shared/logs.py``), in local time, without
-escape codes; a record with an exception adds the traceback below, as logging does.
+It carries the same fields as the JSON line (``checkout_edge_shared/logs.py``), in local
+time, without escape codes; a record with an exception adds the traceback below, as logging does.
 Production keeps JSON (the default): one object per line is what log shippers parse.
 """
 
