@@ -35,7 +35,7 @@ class InstanceLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = _wait_for_holder(fd)
             os.close(fd)
             raise AlreadyRunning(holder) from None
         os.ftruncate(fd, 0)
@@ -48,6 +48,17 @@ class InstanceLock:
             os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the last descriptor drops the flock
             self._fd = None
+
+
+def _wait_for_holder(fd: int, patience: float = 2.0) -> str:
+    """The holder's line, once it has written its record (it takes the lock first, then writes;
+    on a busy machine it may be descheduled in between), else the "starting" line."""
+    deadline = time.monotonic() + patience
+    while True:
+        line = _read_holder(fd)
+        if "(pid " in line or time.monotonic() >= deadline:
+            return line
+        time.sleep(0.02)
 
 
 def _read_holder(fd: int) -> str:
