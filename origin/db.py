@@ -6,6 +6,13 @@ answering), waiting for a pooled connection by ``pool_timeout``. When the databa
 unreachable, stalled or timing out, :func:`database_unavailable` says so and the origin
 answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (``origin.app``), never a 500.
 
+Pooled connections are checked before use only when they sat idle for
+:data:`PING_AFTER_IDLE_SECONDS` (:func:`ping_idle_connections`): a connection in steady use
+proves itself on every statement, and a database that dropped it during an outage raises a
+disconnect error that makes SQLAlchemy replace every pooled connection at once. Pinging on
+every checkout (``pool_pre_ping``) cost three round trips per transaction — a third of a
+checkout's statements.
+
 PgBouncer: a PostgreSQL URL ending in ``?pgbouncer=true`` (the query parameter is removed
 before connecting) makes the engine safe behind PgBouncer's transaction pooling, where
 consecutive transactions of one client connection may run on different server connections:
@@ -18,6 +25,7 @@ a round trip per statement, which is why it is not the default (docs/deploy.md).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +41,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+# A connection idle longer than this is pinged before use (a database restart, a firewall
+# dropping idle flows); one used more recently is trusted.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "checkout_edge_idle_since"
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -61,6 +74,37 @@ def _sqlite_begin(connection: Connection) -> None:
     # is locked" without waiting). BEGIN IMMEDIATE takes the write lock up front, so
     # concurrent checkouts in one process queue behind the busy timeout instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _mark_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _forget_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # A new connection (also a replacement on an old record) has just proved itself.
+    record.info.pop(_IDLE_SINCE, None)
+
+
+def _ping_if_idle(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    idle_since = record.info.pop(_IDLE_SINCE, None)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool discards this connection and checks out another (or connects anew).
+        raise sa_exc.DisconnectionError(f"idle connection failed its ping: {exc}") from exc
+
+
+def ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping pooled connections before use, but only those idle for
+    :data:`PING_AFTER_IDLE_SECONDS` (see the module docstring)."""
+    pool = engine.sync_engine
+    event.listen(pool, "checkin", _mark_idle)
+    event.listen(pool, "connect", _forget_idle)
+    event.listen(pool, "checkout", _ping_if_idle)
 
 
 def split_pgbouncer(url: str) -> tuple[str, bool]:
@@ -116,14 +160,15 @@ def create_engine(
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": _unique_statement_name,
         }
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=pool_timeout,
     )
+    ping_idle_connections(engine)
+    return engine
 
 
 # Errors that mean "the database cannot answer now", not "this request is wrong".

@@ -52,3 +52,14 @@ async def stock_lines_for(
         )
         for line in merged
     ]
+
+
+def catalog_routes_locally(catalog: ShopCatalog, central: CentralInventory) -> bool:
+    """Whether every variant of ``catalog``'s shop is its own stock, known without a query:
+    the pool lives in the origin's database and the shop has no allocation and does not
+    require the pool (what :meth:`CentralInventory.route` answers without reading)."""
+    return (
+        central.database is None
+        and catalog.allocated_skus == frozenset()
+        and not catalog.shop.requires_central_inventory
+    )
