@@ -27,7 +27,7 @@ from origin.checkout import one_statement
 from origin.checkout.commands import CheckoutCommand, CheckoutDeps, Claim, Created, Expired, Reused
 from origin.checkout.intents import CartRef, IntentKey, claim_intent, intent_key
 from origin.inventory.hold_states import insert_hold, log_transition, new_hold_id
-from origin.inventory.routing import catalog_routes_locally, stock_lines_for
+from origin.inventory.routing import catalog_routes_locally, local_stock_lines, stock_lines_for
 from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold
 from origin.models.types import utcnow
@@ -57,6 +57,9 @@ async def _shop(session: AsyncSession, deps: CheckoutDeps, shop_id: str) -> Shop
 
 async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
     """Phase A. Raises the checkout's 4xx/503 domain errors; IntegrityError on a lost race."""
+    created = await _claim_in_one_statement(command, deps)
+    if created is not None:
+        return created
     async with deps.sessions() as session, session.begin():
         catalog = await _shop(session, deps, command.shop_id)
         shop = catalog.shop
@@ -67,23 +70,7 @@ async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
             if cart_id is None:
                 raise BadRequest("Send items, or a cartId (body, cart_id cookie or x-cart-id).")
             cart = await checkout_contents(session, shop_id=shop.id, cart_id=cart_id, now=utcnow())
-        key = intent_key(
-            shop_id=shop.id,
-            idempotency_key=command.idempotency_key,
-            cart=CartRef(cart.cart_id, cart.revision) if cart is not None else None,
-            items=items,
-            coupon_code=command.coupon_code,
-            rental_days=command.rental_days,
-            expected_total=command.expected_total,
-            customer_email=command.customer_email,
-            idempotent_holds=deps.settings.enable_idempotent_holds,
-        )
-        if lines_wanted := _lines(items, cart):
-            created = await _claim_in_one_statement(
-                session, deps, command, catalog, lines_wanted, cart, key
-            )
-            if created is not None:
-                return created
+        key = _intent_key(deps, command, shop.id, items, cart)
         intent = await claim_intent(
             session=session,
             shop_id=shop.id,
@@ -106,45 +93,67 @@ async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
         return Created(hold, shop, intent.customer_email)
 
 
+def _intent_key(
+    deps: CheckoutDeps,
+    command: CheckoutCommand,
+    shop_id: str,
+    items: list[LineRequest] | None,
+    cart: CartContents | None,
+) -> IntentKey:
+    return intent_key(
+        shop_id=shop_id,
+        idempotency_key=command.idempotency_key,
+        cart=CartRef(cart.cart_id, cart.revision) if cart is not None else None,
+        items=items,
+        coupon_code=command.coupon_code,
+        rental_days=command.rental_days,
+        expected_total=command.expected_total,
+        customer_email=command.customer_email,
+        idempotent_holds=deps.settings.enable_idempotent_holds,
+    )
+
+
 def _lines(items: list[LineRequest] | None, cart: CartContents | None) -> list[LineRequest]:
     if items is not None:
         return items
     return list(cart.lines) if cart is not None else []
 
 
-async def _claim_in_one_statement(
-    session: AsyncSession,
-    deps: CheckoutDeps,
-    command: CheckoutCommand,
-    catalog: ShopCatalog,
-    lines: list[LineRequest],
-    cart: CartContents | None,
-    key: IntentKey,
-) -> Created | None:
-    """A new intent's claim, stock and hold in one statement (:mod:`.one_statement`).
+async def _claim_in_one_statement(command: CheckoutCommand, deps: CheckoutDeps) -> Created | None:
+    """A new intent of inline items: claim, stock and hold in one statement
+    (:mod:`.one_statement`), priced from the cached catalog that statement checks is current.
 
-    None when that does not apply (another database, central stock, an intent that already
-    exists, a request the repricing refuses): the step-by-step claim then answers, and it
-    looks for an existing intent's hold before it reprices.
+    None when that does not apply — no cached catalog, a cart, central stock, another
+    database, a request the repricing refuses, an intent that already exists, a catalog that
+    moved: the step-by-step claim then answers (it looks for an existing intent's hold before
+    it reprices). The request's 400s come in the same order as there.
     """
-    shop = catalog.shop
+    catalog = deps.catalog.cached(command.shop_id)
+    if catalog is None or catalog.version is None or command.items is None:
+        return None
     if not catalog_routes_locally(catalog, deps.central):
         return None
+    shop = catalog.shop
+    one_cart_id(command.cart_ids)  # 400 CART_ID_CONFLICT, as the step-by-step path answers
+    lines = resolve_items(command.items)
+    key = _intent_key(deps, command, shop.id, lines, None)  # 400 without an Idempotency-Key
+    if not lines:
+        return None
     try:
-        repriced = _reprice(deps, command, catalog, lines, cart)
+        repriced = _reprice(deps, command, catalog, lines, None)
     except AppError:
         return None
     if repriced.drift.reject:
         return None
-    stock = await stock_lines_for(session, central=deps.central, catalog=catalog, lines=lines)
-    if not one_statement.applies(session, stock, remote_pool=deps.central.remote_pool):
+    stock = local_stock_lines(catalog, lines)
+    if not one_statement.applies(deps.engine, stock, remote_pool=deps.central.remote_pool):
         return None
     hold = _new_hold(deps, shop.id, repriced, key.id)
     try:
         claimed = await one_statement.claim_and_hold(
-            session,
+            deps.engine,
+            catalog_version=catalog.version,
             key=key,
-            cart_id=cart.cart_id if cart is not None else None,
             customer_email=command.customer_email,
             hold=hold,
             lines=stock,
@@ -152,7 +161,7 @@ async def _claim_in_one_statement(
     except InsufficientStock:
         deps.metrics.insufficient_stock.labels(shop.id, "checkout").inc()
         raise
-    if not claimed:
+    if claimed is not one_statement.Claimed.NEW:
         return None
     _check_drift(deps, shop.id, repriced)  # counts the drift of the hold just written
     deps.metrics.holds_created.labels(shop.id, "shop").inc()

@@ -1,42 +1,45 @@
-"""Phase A's writes as one PostgreSQL statement: claim the intent, take the stock, write the hold.
+"""Phase A in one round trip: claim the intent, take the stock, write the hold — one statement.
 
-The usual phase A (:mod:`origin.checkout.claim`) claims the intent, then inserts the hold,
-takes each stock row and records the items — four round trips inside the transaction. On
-PostgreSQL, for a checkout whose stock is all the shop's own (no central pool to route to),
-the same writes are one statement of data-modifying CTEs:
+The step-by-step phase A (:mod:`origin.checkout.claim`) reads the catalog version, claims the
+intent, inserts the hold, takes each stock row and records the items: with ``BEGIN`` and
+``COMMIT``, seven round trips. On PostgreSQL, for a checkout of inline items whose shop's
+catalog is cached and whose stock is all the shop's own, the same writes are one statement of
+data-modifying CTEs, run as its own transaction:
 
-1. ``intent`` — the intent row, ``ON CONFLICT DO NOTHING``. A concurrent request of the same
-   intent waits on its primary key until this transaction ends, exactly as before; an intent
-   that already exists makes every later CTE empty, so nothing else is written and the caller
-   continues as a retry.
+1. ``intent`` — the intent row, ``ON CONFLICT DO NOTHING``, written only while the catalog
+   version is still the one the request was priced at (the cache's freshness check, made by
+   the statement itself). A concurrent request of the same intent waits on its primary key
+   until this statement commits, exactly as before; an intent that already exists, or a
+   moved catalog, makes every later CTE empty, so nothing is written and the caller takes the
+   step-by-step path (a retry, or a reload of the catalog).
 2. ``locked`` — the demanded stock rows locked in id order (``ORDER BY … FOR UPDATE``), so two
    holds never wait on each other in opposite orders (the order :mod:`origin.inventory.stock`
    keeps).
-3. ``taken`` — the conditional decrement, ``available >= quantity`` re-checked on the row's
+3. ``taken`` — the conditional decrement, ``available >= quantity`` checked on the row's
    newest version.
 4. ``hold`` and ``items`` — the hold and what it took.
 
-The statement answers whether the intent was new and how many rows were taken. Fewer rows
-than demanded is a shortage: the caller raises :class:`InsufficientStock` and its transaction
-rolls every write of the statement back. Conservation is therefore the same as with the
-separate statements — the same updates in the same transaction — only without the round trips
-between them.
+When fewer rows were taken than demanded, ``checkout_edge_require`` (migration 0005) raises
+and PostgreSQL undoes the whole statement — the intent, the hold and every row already taken:
+the all-or-nothing of the transaction it replaces. Conservation is unchanged: the same
+updates, atomically, without the round trips between them.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # (no stubs)
 from sqlalchemy import JSON
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from origin.checkout.intents import IntentKey
 from origin.inventory.stock import InsufficientStock, Shortage, StockLine
 from origin.models import InventoryHold, metadata
-from origin.models.types import utcnow
-from origin.sql import Sql, statements
+from origin.sql import Sql, driver_connection
 
 _POSTGRESQL = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _HOLD_TABLE = metadata.tables["inventory_holds"]
@@ -46,14 +49,18 @@ _HOLD_VALUES = ", ".join(
     f"CAST(:{column.name} AS {column.type.compile(dialect=_POSTGRESQL)})"
     for column in _HOLD_TABLE.columns
 )
+SHORT = "checkout_edge:insufficient_stock"
 
 _CLAIM_AND_HOLD = Sql(
     f"""
     WITH intent AS (
         INSERT INTO checkout_intents
             (id, shop_id, idempotency_key, fingerprint, cart_id, customer_email, created_at)
-        VALUES (:intent_id, :shop_id, :idempotency_key, :fingerprint, :cart_id,
-                :customer_email, :created_at)
+        SELECT CAST(:intent_id AS varchar), CAST(:shop_id AS varchar),
+               CAST(:idempotency_key AS varchar), CAST(:fingerprint AS varchar),
+               CAST(:cart_id AS varchar), CAST(:customer_email AS varchar),
+               CAST(:created_at AS timestamptz)
+        FROM catalog_version WHERE id = 1 AND version = :catalog_version
         ON CONFLICT (id) DO NOTHING
         RETURNING id
     ),
@@ -85,66 +92,76 @@ _CLAIM_AND_HOLD = Sql(
         SELECT hold.id, 'shop', demand.stock_id, demand.sku, demand.variant_key, demand.quantity
         FROM hold, demand
     )
-    SELECT (SELECT count(*) FROM intent), (SELECT array_agg(id) FROM taken)
+    SELECT (SELECT count(*) FROM intent),
+           (SELECT version FROM catalog_version WHERE id = 1),
+           checkout_edge_require(
+               NOT EXISTS (SELECT 1 FROM intent)
+               OR (SELECT count(*) FROM taken) = cardinality(CAST(:stock_ids AS integer[])),
+               '{SHORT}')
     """,  # noqa: S608 (column names and types from the schema, values all bound)
     types={"pricing": JSON()},
 )
 _AVAILABLE = Sql("SELECT id, available FROM variants WHERE id = ANY(CAST(:ids AS integer[]))")
 
 
-def applies(session: AsyncSession, lines: Sequence[StockLine], *, remote_pool: object) -> bool:
+class Claimed(enum.Enum):
+    NEW = "new"  # the intent, the hold and its stock are written
+    EXISTS = "exists"  # the intent was there before: nothing written, a retry
+    STALE = "stale"  # the catalog moved since it was cached: nothing written
+
+
+def applies(engine: AsyncEngine, lines: Sequence[StockLine], *, remote_pool: object) -> bool:
     """Whether this statement can take ``lines``: PostgreSQL, the shop's own stock only."""
     return (
         remote_pool is None
-        and session.get_bind().dialect.driver == "asyncpg"
+        and engine.dialect.driver == "asyncpg"
         and all(line.pool == "shop" for line in lines)
     )
 
 
 async def claim_and_hold(
-    session: AsyncSession,
+    engine: AsyncEngine,
     *,
+    catalog_version: int,
     key: IntentKey,
-    cart_id: str | None,
     customer_email: str | None,
     hold: InventoryHold,
     lines: Sequence[StockLine],
-) -> bool:
-    """Claim ``key`` and hold ``lines`` for ``hold`` in the caller's transaction.
-
-    False when the intent already existed (nothing was written); raises
-    :class:`InsufficientStock` when a row could not give its quantity (the caller's
-    transaction must roll back: some rows may have been taken).
-    """
+) -> Claimed:
+    """Claim ``key`` and hold ``lines`` for ``hold`` in one statement (its own transaction);
+    :class:`InsufficientStock` when a row could not give its quantity (nothing written)."""
     ordered = sorted(lines, key=lambda line: line.order_key)
     params: dict[str, Any] = {name: getattr(hold, name) for name in _HOLD_COLUMNS}
     params |= {
         "intent_id": key.id,
         "idempotency_key": key.idempotency_key,
         "fingerprint": key.fingerprint,
-        "cart_id": cart_id,
+        "cart_id": None,
         "customer_email": customer_email,
-        "created_at": hold.created_at or utcnow(),
+        "catalog_version": catalog_version,
         "stock_ids": [line.stock_id for line in ordered],
         "quantities": [line.quantity for line in ordered],
         "skus": [line.sku for line in ordered],
         "variant_keys": [line.variant_key for line in ordered],
     }
-    run = await statements(session)
-    row = await run.fetchrow(_CLAIM_AND_HOLD, params)
-    assert row is not None  # the final SELECT always answers one row
-    if not row[0]:
-        return False
-    taken = set(row[1] or ())
-    short = [line for line in ordered if line.stock_id not in taken]
-    if short:
-        # The rows not taken were not touched by this transaction: what they hold now.
-        found = await run.fetch(_AVAILABLE, {"ids": [line.stock_id for line in short]})
-        available = {int(stock_id): int(count) for stock_id, count in found}
-        raise InsufficientStock(
-            [
-                Shortage(line.sku, line.variant_key, line.quantity, available.get(line.stock_id, 0))
-                for line in short
-            ]
-        )
-    return True
+    # Outside any transaction block: the statement commits on its own (autocommit).
+    async with engine.connect() as connection:
+        native = await driver_connection(connection)
+        try:
+            row = await native.fetchrow(_CLAIM_AND_HOLD.native, *_CLAIM_AND_HOLD.arguments(params))
+        except asyncpg.RaiseError as exc:
+            if exc.message != SHORT:
+                raise
+            found = await native.fetch(_AVAILABLE.native, [line.stock_id for line in ordered])
+            available = {int(stock_id): int(count) for stock_id, count in found}
+            short = [x for x in ordered if available.get(x.stock_id, 0) < x.quantity]
+            # Stock given back since the statement ran: name every line, with what it has now.
+            raise InsufficientStock(
+                [
+                    Shortage(x.sku, x.variant_key, x.quantity, available.get(x.stock_id, 0))
+                    for x in short or ordered
+                ]
+            ) from None
+    if row[0]:
+        return Claimed.NEW
+    return Claimed.EXISTS if row[1] == catalog_version else Claimed.STALE

@@ -63,3 +63,18 @@ def catalog_routes_locally(catalog: ShopCatalog, central: CentralInventory) -> b
         and catalog.allocated_skus == frozenset()
         and not catalog.shop.requires_central_inventory
     )
+
+
+def local_stock_lines(catalog: ShopCatalog, lines: Sequence[LineRequest]) -> list[StockLine]:
+    """:func:`stock_lines_for` of a shop whose stock is all its own
+    (:func:`catalog_routes_locally`): no query, one shop line per variant."""
+    return [
+        StockLine(
+            pool="shop",
+            stock_id=catalog.items[line.variant_key].variant_id,
+            sku=line.sku,
+            variant_key=line.variant_key,
+            quantity=line.quantity,
+        )
+        for line in merge_lines(lines)
+    ]
