@@ -27,13 +27,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs; only its exception classes)
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -124,6 +125,18 @@ def split_pgbouncer(url: str) -> tuple[str, bool]:
     return bare.render_as_string(hide_password=False), value == "true"
 
 
+# Engines whose connections go through PgBouncer's transaction pooling.
+_BEHIND_PGBOUNCER: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def behind_pgbouncer(engine: AsyncEngine | Engine) -> bool:
+    """Whether ``engine`` was made for PgBouncer (``?pgbouncer=true``): a statement outside a
+    transaction block may then be parsed on one server connection and run on another, so
+    every statement must run inside one."""
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    return sync in _BEHIND_PGBOUNCER
+
+
 def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
@@ -168,6 +181,8 @@ def create_engine(
         pool_timeout=pool_timeout,
     )
     ping_idle_connections(engine)
+    if pgbouncer:
+        _BEHIND_PGBOUNCER.add(engine.sync_engine)
     return engine
 
 

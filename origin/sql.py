@@ -24,10 +24,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs)
-from sqlalchemy import JSON, Table, bindparam, text
+from sqlalchemy import JSON, Engine, Table, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import TypeEngine
+
+from origin.db import behind_pgbouncer
 
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -167,9 +169,13 @@ async def statements(session: AsyncSession) -> Statements:
     return _Native(native) if native.is_in_transaction() else _Session(session)
 
 
-async def autocommit(session: AsyncSession) -> Statements:
-    """Run :class:`Sql` each as its own transaction (PostgreSQL), else in ``session``'s."""
-    if session.get_bind().dialect.driver != "asyncpg":
-        return _Session(session)
+async def autocommit(session: AsyncSession) -> Statements | None:
+    """Run :class:`Sql` each as its own transaction: on PostgreSQL when not behind PgBouncer
+    (None otherwise: use a transaction)."""
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.dialect.driver != "asyncpg":
+        return None
+    if behind_pgbouncer(engine):
+        return None
     connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return _Native(await driver_connection(connection))

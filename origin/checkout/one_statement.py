@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from origin.checkout.intents import IntentKey
+from origin.db import behind_pgbouncer
 from origin.inventory.stock import InsufficientStock, Shortage, StockLine
 from origin.models import InventoryHold, metadata
 from origin.sql import Sql, driver_connection
@@ -111,10 +112,12 @@ class Claimed(enum.Enum):
 
 
 def applies(engine: AsyncEngine, lines: Sequence[StockLine], *, remote_pool: object) -> bool:
-    """Whether this statement can take ``lines``: PostgreSQL, the shop's own stock only."""
+    """Whether this statement can take ``lines``: PostgreSQL (not through PgBouncer, which
+    needs a transaction block around every statement), the shop's own stock only."""
     return (
         remote_pool is None
         and engine.dialect.driver == "asyncpg"
+        and not behind_pgbouncer(engine)
         and all(line.pool == "shop" for line in lines)
     )
 

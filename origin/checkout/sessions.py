@@ -100,8 +100,8 @@ async def record_session(
 ) -> None:
     """The session on the hold (first writer wins) and the session→shop map (kept if present).
 
-    On PostgreSQL one statement in a transaction of its own; elsewhere the same two statements
-    in one short transaction.
+    On PostgreSQL one statement in a transaction of its own; elsewhere (and behind PgBouncer)
+    the same two statements in one short transaction.
     """
     now = utcnow()
     params = {
@@ -115,8 +115,8 @@ async def record_session(
         "created_at": now,
     }
     async with sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            await (await autocommit(session)).execute(_RECORD_AND_MAP, params)
+        if (run := await autocommit(session)) is not None:
+            await run.execute(_RECORD_AND_MAP, params)
         else:
             async with session.begin():
                 run = await statements(session)
