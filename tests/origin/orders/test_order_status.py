@@ -9,8 +9,8 @@ import pytest
 
 from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
+from tests.origin.orders.test_webhooks import Sessions, Shopper, expire_in_database, orders_of
 from tests.origin.support import HEADBAND_M
-from tests.origin.test_webhooks import Sessions, Shopper, expire_in_database, orders_of
 
 STATUS = "/api/order-status"
 # What the thank-you page shows of the checkout: its repriced lines, never the email.

@@ -23,8 +23,7 @@ import pytest
 
 from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
-from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
-from tests.origin.test_webhooks import (
+from tests.origin.orders.test_webhooks import (
     Sessions,
     Shopper,
     cart_lines,
@@ -35,6 +34,7 @@ from tests.origin.test_webhooks import (
     metric,
     orders_of,
 )
+from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
 
 
 @pytest.fixture

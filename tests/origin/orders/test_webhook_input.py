@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import OriginClient
-from tests.origin.test_webhooks import WEBHOOK, sign
+from tests.origin.orders.test_webhooks import WEBHOOK, sign
 
 
 def event(**changes: Any) -> dict[str, Any]:
