@@ -23,7 +23,7 @@ import pytest
 
 from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
-from tests.origin.orders.test_webhooks import (
+from tests.origin.orders.webhook_support import (
     Sessions,
     Shopper,
     cart_lines,
@@ -35,11 +35,6 @@ from tests.origin.orders.test_webhooks import (
     orders_of,
 )
 from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
-
-
-@pytest.fixture
-def shopper(shop_origin: OriginClient, sim: httpx.AsyncClient) -> Shopper:
-    return Shopper(shop_origin, sim)
 
 
 @dataclass(frozen=True)
