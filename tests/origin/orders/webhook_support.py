@@ -136,7 +136,7 @@ class Shopper:
             content=payload if body is None else body,
         )
 
-    async def delivered(self, event: dict[str, Any], **kwargs: Any) -> None:
+    async def delivered(self, event: dict[str, Any] | bytes, **kwargs: Any) -> None:
         response = await self.deliver(event, **kwargs)
         assert response.status_code == 200, response.text
         assert response.json() == {"received": True}
