@@ -198,6 +198,28 @@ _UNAVAILABLE_DRIVER_ERRORS = (
 )
 
 
+# Driver errors after which the connection is no use: closed, reset, never answered.
+_LOST_DRIVER_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+# Everything asyncpg raises (its errors are not OSError or SQLAlchemy's).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.PostgresError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by asyncpg itself, leaves its connection unusable."""
+    return isinstance(exc, _LOST_DRIVER_ERRORS)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database is unreachable, stalled or timing out."""
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.InterfaceError | sa_exc.OperationalError):

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs)
-from sqlalchemy import JSON, Engine, Table, bindparam, text
+from sqlalchemy import JSON, Table, bindparam, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.types import TypeEngine
 
-from origin.db import behind_pgbouncer
+from origin.db import behind_pgbouncer, connection_lost
 
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -159,6 +160,27 @@ async def driver_connection(connection: AsyncConnection) -> Any:
     return (await connection.get_raw_connection()).driver_connection
 
 
+@asynccontextmanager
+async def own_transaction(engine: AsyncEngine) -> AsyncIterator[Statements]:
+    """A pooled connection whose statements each commit on their own (PostgreSQL, not behind
+    PgBouncer: see :func:`origin.db.behind_pgbouncer`).
+
+    SQLAlchemy never sees these statements fail, so a connection that failed the way a dropped
+    one does is invalidated here — with every other connection of the pool, as SQLAlchemy
+    does on a disconnect — instead of going back to the pool for the next request to meet.
+    (Inside a session's transaction SQLAlchemy notices by itself: its rollback fails.)
+    """
+    async with engine.connect() as connection:
+        try:
+            yield _Native(await driver_connection(connection))
+        except BaseException as exc:
+            if connection_lost(exc):
+                await connection.invalidate(exc if isinstance(exc, Exception) else None)
+                # The others were opened to the same server: a fresh pool replaces them.
+                await engine.dispose(close=False)
+            raise
+
+
 async def statements(session: AsyncSession) -> Statements:
     """Run :class:`Sql` in ``session``'s transaction: natively once the server's transaction
     has begun, through the session before (or on another driver)."""
@@ -169,13 +191,10 @@ async def statements(session: AsyncSession) -> Statements:
     return _Native(native) if native.is_in_transaction() else _Session(session)
 
 
-async def autocommit(session: AsyncSession) -> Statements | None:
-    """Run :class:`Sql` each as its own transaction: on PostgreSQL when not behind PgBouncer
-    (None otherwise: use a transaction)."""
-    engine = session.get_bind()
-    if not isinstance(engine, Engine) or engine.dialect.driver != "asyncpg":
+def own_transaction_engine(engine: AsyncEngine | None) -> AsyncEngine | None:
+    """``engine`` when its statements can each commit on their own (:func:`own_transaction`):
+    PostgreSQL, not behind PgBouncer (which needs a transaction block around every statement);
+    else None (use a session's transaction)."""
+    if engine is None or engine.dialect.driver != "asyncpg" or behind_pgbouncer(engine):
         return None
-    if behind_pgbouncer(engine):
-        return None
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return _Native(await driver_connection(connection))
+    return engine

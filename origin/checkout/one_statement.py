@@ -37,10 +37,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from origin.checkout.intents import IntentKey
-from origin.db import behind_pgbouncer
 from origin.inventory.stock import InsufficientStock, Shortage, StockLine
 from origin.models import InventoryHold, metadata
-from origin.sql import Sql, driver_connection
+from origin.sql import Sql, own_transaction, own_transaction_engine
 
 _POSTGRESQL = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _HOLD_TABLE = metadata.tables["inventory_holds"]
@@ -112,12 +111,11 @@ class Claimed(enum.Enum):
 
 
 def applies(engine: AsyncEngine, lines: Sequence[StockLine], *, remote_pool: object) -> bool:
-    """Whether this statement can take ``lines``: PostgreSQL (not through PgBouncer, which
-    needs a transaction block around every statement), the shop's own stock only."""
+    """Whether this statement can take ``lines``: an engine whose statements may commit on
+    their own (:func:`origin.sql.own_transaction_engine`), the shop's own stock only."""
     return (
         remote_pool is None
-        and engine.dialect.driver == "asyncpg"
-        and not behind_pgbouncer(engine)
+        and own_transaction_engine(engine) is not None
         and all(line.pool == "shop" for line in lines)
     )
 
@@ -147,15 +145,13 @@ async def claim_and_hold(
         "skus": [line.sku for line in ordered],
         "variant_keys": [line.variant_key for line in ordered],
     }
-    # Outside any transaction block: the statement commits on its own (autocommit).
-    async with engine.connect() as connection:
-        native = await driver_connection(connection)
+    async with own_transaction(engine) as run:
         try:
-            row = await native.fetchrow(_CLAIM_AND_HOLD.native, *_CLAIM_AND_HOLD.arguments(params))
+            row = await run.fetchrow(_CLAIM_AND_HOLD, params)
         except asyncpg.RaiseError as exc:
             if exc.message != SHORT:
                 raise
-            found = await native.fetch(_AVAILABLE.native, [line.stock_id for line in ordered])
+            found = await run.fetch(_AVAILABLE, {"ids": [line.stock_id for line in ordered]})
             available = {int(stock_id): int(count) for stock_id, count in found}
             short = [x for x in ordered if available.get(x.stock_id, 0) < x.quantity]
             # Stock given back since the statement ran: name every line, with what it has now.
@@ -165,6 +161,7 @@ async def claim_and_hold(
                     for x in short or ordered
                 ]
             ) from None
+    assert row is not None  # the final SELECT always answers one row
     if row[0]:
         return Claimed.NEW
     return Claimed.EXISTS if row[1] == catalog_version else Claimed.STALE

@@ -35,7 +35,7 @@ from origin.payments.stripe_client import (
     PaymentProviderFailure,
     StripePayments,
 )
-from origin.sql import Sql, autocommit, statements
+from origin.sql import Sql, own_transaction, own_transaction_engine, statements
 
 log = logging.getLogger("origin.hold_sessions")
 
@@ -114,14 +114,15 @@ async def record_session(
         "now": now,
         "created_at": now,
     }
-    async with sessions() as session:
-        if (run := await autocommit(session)) is not None:
+    engine = own_transaction_engine(sessions.kw.get("bind"))
+    if engine is not None:
+        async with own_transaction(engine) as run:
             await run.execute(_RECORD_AND_MAP, params)
-        else:
-            async with session.begin():
-                run = await statements(session)
-                await run.execute(_RECORD, params)
-                await run.execute(_MAP, params)
+    else:
+        async with sessions() as session, session.begin():
+            run = await statements(session)
+            await run.execute(_RECORD, params)
+            await run.execute(_MAP, params)
     hold.stripe_session_id = stripe_session.id
     hold.stripe_session_url = stripe_session.url
     hold.stripe_client_secret = stripe_session.client_secret
