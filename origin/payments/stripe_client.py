@@ -1,9 +1,12 @@
-"""The only module that talks to Stripe (and the only one that imports its errors).
+"""The only module that talks to Stripe (and the only one that sorts its errors).
 
 Checkout Sessions are created, read and expired through the async ``stripe`` client with an
 explicitly pinned API version, an explicit idempotency key, explicit retries and a deadline
-over the whole call (the client's own retries included). Every Stripe failure is translated
-into one of two domain exceptions, exactly as docs/api.md §3.3 step 5 classifies them:
+over the whole call (the client's own retries included). The bytes travel through
+:class:`~origin.payments.http.StripeHTTPClient`, which reports every transport failure as
+``stripe.APIConnectionError``, as stripe-python's own clients do. Every Stripe failure is
+translated into one of two domain exceptions, exactly as docs/api.md §3.3 step 5 classifies
+them:
 
     PaymentProviderFailure
     ├── DefinitiveFailure   401 authentication, 403 permission, 400 invalid request:
