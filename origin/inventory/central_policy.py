@@ -242,8 +242,8 @@ class CentralInventory:
         With the shop's cached ``catalog``, a shop that neither has allocations nor requires
         the pool (in the origin's database) is routed without a query: all its stock is its own.
         """
-        skus = {variant.variant_key: variant.sku for variant in variants}
-        keys = sorted(skus)
+        skus = dict(sorted((variant.variant_key, variant.sku) for variant in variants))
+        keys = list(skus)
         if not keys:
             return Routing({})
         if (
