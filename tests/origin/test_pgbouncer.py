@@ -1,6 +1,6 @@
 """The origin's engine behind PgBouncer's transaction pooling (``?pgbouncer=true``).
 
-The checkout concurrency tests run through PgBouncer too (test_checkout_concurrency.py);
+The checkout concurrency tests run through PgBouncer too (checkout/test_checkout_concurrency.py);
 these show the hop is real and that the engine options are what makes it work.
 """
 

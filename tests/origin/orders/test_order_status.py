@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
+from tests.origin.orders.webhook_support import Sessions, Shopper, expire_in_database, orders_of
 from tests.origin.support import HEADBAND_M
-from tests.origin.test_webhooks import Sessions, Shopper, expire_in_database, orders_of
 
 STATUS = "/api/order-status"
 # What the thank-you page shows of the checkout: its repriced lines, never the email.
@@ -23,11 +22,6 @@ HEADBAND_LINES = [
         "lineTotal": 6800,
     }
 ]
-
-
-@pytest.fixture
-def shopper(shop_origin: OriginClient, sim: httpx.AsyncClient) -> Shopper:
-    return Shopper(shop_origin, sim)
 
 
 async def test_order_status_is_pending_until_the_payment_webhook_arrives(

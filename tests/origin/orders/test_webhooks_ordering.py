@@ -23,8 +23,7 @@ import pytest
 
 from origin.checkout.reaper import reap_once
 from tests.conftest import OriginClient
-from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
-from tests.origin.test_webhooks import (
+from tests.origin.orders.webhook_support import (
     Sessions,
     Shopper,
     cart_lines,
@@ -35,11 +34,7 @@ from tests.origin.test_webhooks import (
     metric,
     orders_of,
 )
-
-
-@pytest.fixture
-def shopper(shop_origin: OriginClient, sim: httpx.AsyncClient) -> Shopper:
-    return Shopper(shop_origin, sim)
+from tests.origin.support import HEADBAND_M, HEADBAND_M_KEY, assert_conserved, available
 
 
 @dataclass(frozen=True)

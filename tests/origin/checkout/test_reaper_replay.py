@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import OriginClient
+from tests.origin.checkout.test_reaper import CHECKOUT, age_all, reap
 from tests.origin.support import (
     HEADBAND_M,
     HEADBAND_M_KEY,
@@ -22,7 +23,6 @@ from tests.origin.support import (
     sim_session_creates,
     sim_sessions,
 )
-from tests.origin.test_reaper import CHECKOUT, age_all, reap
 
 
 def replays(origin: OriginClient, outcome: str) -> float:
