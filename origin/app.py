@@ -33,7 +33,8 @@ from origin.metrics import OriginMetrics
 from origin.monitor import monitor_scope, run_monitor
 from origin.observability import metrics_endpoint, request_observer
 from origin.orders.order_routes import order_status
-from origin.orders.webhook_routes import HANDLERS, stripe_webhook
+from origin.orders.webhook_dispatch import HANDLERS
+from origin.orders.webhook_routes import stripe_webhook
 from origin.payments.stripe_client import StripePayments
 from origin.settings import Settings
 from origin.startup_check import DatabaseStartupCheck

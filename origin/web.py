@@ -14,7 +14,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from checkout_edge_shared.errors import AppError, BadRequest, NotFound, Unauthorized, error_response
 from checkout_edge_shared.secrets import token_matches
 from origin.catalog.cache import CatalogCache, ShopCatalog
-from origin.models import Shop
 from origin.request_bodies import screen_strings, screen_text
 
 SHOP_HEADER = "x-shop-id"
@@ -50,17 +49,6 @@ async def shop_catalog(request: Request, session: AsyncSession, cache: CatalogCa
     # For the per-shop request metric: a label value only once the shop is known to exist.
     request.state.shop_id = catalog.shop.id
     return catalog
-
-
-async def resolve_shop(request: Request, session: AsyncSession) -> Shop:
-    """The shop named by ``x-shop-id``; 404 ``SHOP_NOT_FOUND`` before anything else is read."""
-    shop_id = request.headers.get(SHOP_HEADER, "")
-    shop = await session.get(Shop, shop_id) if shop_id else None
-    if shop is None:
-        raise NotFound(f"Shop {shop_id!r} does not exist.", code="SHOP_NOT_FOUND")
-    # For the per-shop request metric: a label value only once the shop is known to exist.
-    request.state.shop_id = shop.id
-    return shop
 
 
 class GatewayTokenMiddleware:

@@ -13,6 +13,11 @@ write (re)sets the cookie — ``HttpOnly; SameSite=Lax; Path=/``, ``Secure`` in 
   expired cart id starts a new cart. 404 ``UNKNOWN_SKU`` before anything is written.
 * ``PATCH {lineId, quantity}`` — set a quantity, 0 removes the line.
 * ``DELETE`` empties the cart; ``DELETE ?lineId=…`` removes one line.
+
+The shop and the prices come from the per-shop catalog cache (:mod:`origin.catalog.cache`):
+one primary-key read of ``catalog_version`` per request, so a price or a variant changed by
+``seed`` or by hand shows in the very next answer, and a warm cache reads nothing else of the
+catalog. Only the cart's own rows are read and written here.
 """
 
 from __future__ import annotations
@@ -29,14 +34,15 @@ from checkout_edge_shared.errors import BadRequest
 from origin.carts import cart_store as carts
 from origin.carts.cart_identity import CART_COOKIE, requested_cart_id
 from origin.carts.cart_view import render
+from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import MAX_QUANTITY, LineItemIn
-from origin.catalog.lookups import items_by_key, require_items
-from origin.models import Cart, Shop
+from origin.catalog.lookups import known_items
+from origin.models import Cart
 from origin.models.types import utcnow
 from origin.request_bodies import StrictBody, parse_body
 from origin.settings import Settings
 from origin.state import get_state
-from origin.web import read_json_object, resolve_shop
+from origin.web import read_json_object, shop_catalog
 
 __all__ = ["CartEndpoint"]
 
@@ -62,25 +68,29 @@ def _written(body: dict[str, Any], cart_id: str, settings: Settings) -> JSONResp
     return response
 
 
-async def _priced(session: AsyncSession, shop: Shop, cart: Cart) -> dict[str, Any]:
+async def _priced(session: AsyncSession, catalog: ShopCatalog, cart: Cart) -> dict[str, Any]:
     lines = await carts.lines_of(session, cart_id=cart.id)
-    catalog = await items_by_key(
-        session, shop_id=shop.id, variant_keys=(line.variant_key for line in lines)
+    return render(
+        shop=catalog.shop,
+        cart_id=cart.id,
+        revision=cart.revision,
+        lines=lines,
+        catalog=catalog.items,
     )
-    return render(shop=shop, cart_id=cart.id, revision=cart.revision, lines=lines, catalog=catalog)
 
 
 class CartEndpoint(HTTPEndpoint):
     async def get(self, request: Request) -> JSONResponse:
         state = get_state(request)
         async with state.sessions() as session, session.begin():
-            shop = await resolve_shop(request, session)
+            catalog = await shop_catalog(request, session, state.catalog)
+            shop = catalog.shop
             cart_id = requested_cart_id(request)
             if cart_id is None:
                 empty = render(shop=shop, cart_id=None, revision=0, lines=[], catalog={})
                 return JSONResponse(empty)
             cart = await carts.require_cart(session, shop_id=shop.id, cart_id=cart_id, now=utcnow())
-            body = await _priced(session, shop, cart)
+            body = await _priced(session, catalog, cart)
         return JSONResponse(body)
 
     async def post(self, request: Request) -> JSONResponse:
@@ -88,10 +98,11 @@ class CartEndpoint(HTTPEndpoint):
         ttl = state.settings.cart_ttl_seconds
         await request.body()  # read before taking a connection
         async with state.sessions() as session, session.begin():
-            shop = await resolve_shop(request, session)
+            catalog = await shop_catalog(request, session, state.catalog)
+            shop = catalog.shop
             cart_id = requested_cart_id(request)
             line = parse_body(LineItemIn, await read_json_object(request)).resolve()
-            items = await require_items(session, shop_id=shop.id, lines=[line])
+            items = known_items(catalog.items, [line])
             now = utcnow()
             cart = await carts.find_cart(
                 session, shop_id=shop.id, cart_id=cart_id, now=now, lock=True
@@ -101,14 +112,15 @@ class CartEndpoint(HTTPEndpoint):
             price_at_add = items[line.variant_key].price
             await carts.add_line(session, cart=cart, line=line, price_at_add=price_at_add, now=now)
             await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
-            body = await _priced(session, shop, cart)
+            body = await _priced(session, catalog, cart)
         return _written(body, cart.id, state.settings)
 
     async def patch(self, request: Request) -> JSONResponse:
         state = get_state(request)
         await request.body()
         async with state.sessions() as session, session.begin():
-            shop = await resolve_shop(request, session)
+            catalog = await shop_catalog(request, session, state.catalog)
+            shop = catalog.shop
             cart_id = requested_cart_id(request)
             change = parse_body(PatchBody, await read_json_object(request))
             now = utcnow()
@@ -120,14 +132,15 @@ class CartEndpoint(HTTPEndpoint):
             )
             ttl = state.settings.cart_ttl_seconds
             await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
-            body = await _priced(session, shop, cart)
+            body = await _priced(session, catalog, cart)
         return _written(body, cart.id, state.settings)
 
     async def delete(self, request: Request) -> JSONResponse:
         state = get_state(request)
         line_id = request.query_params.get("lineId")
         async with state.sessions() as session, session.begin():
-            shop = await resolve_shop(request, session)
+            catalog = await shop_catalog(request, session, state.catalog)
+            shop = catalog.shop
             cart_id = requested_cart_id(request)
             if line_id is not None and not 1 <= len(line_id) <= 64:
                 raise BadRequest("lineId: must be 1 to 64 characters when given.")
@@ -141,5 +154,5 @@ class CartEndpoint(HTTPEndpoint):
                 await carts.remove_line(session, cart_id=cart.id, line_id=line_id)
             ttl = state.settings.cart_ttl_seconds
             await carts.record_change(session, cart=cart, now=now, ttl_seconds=ttl)
-            body = await _priced(session, shop, cart)
+            body = await _priced(session, catalog, cart)
         return _written(body, cart.id, state.settings)

@@ -203,7 +203,7 @@ def quote(
     coupon: CouponTerms | None = None,
     rental_days: int | None = None,
 ) -> Quote:
-    """Price ``lines`` from ``catalog`` (as :func:`~origin.catalog.lookups.require_items` has)."""
+    """Price ``lines`` from ``catalog`` (as :func:`~origin.catalog.lookups.known_items` returns)."""
     days = rental_days_for(shop, rental_days)
     rental = shop.type == "rental"
     priced = tuple(price_line(line, _item(line, catalog), rental=rental) for line in lines)

@@ -121,7 +121,7 @@ async def checkout_session(request: Request) -> JSONResponse:
         outcome = await checkout(command, deps_of(state))
     except AppError as error:
         # The domain looks the shop up first: any other answer means it exists, and the
-        # per-shop request metric may carry its id (as resolve_shop does for other routes).
+        # per-shop request metric may carry its id (as shop_catalog does for other routes).
         if error.code != "SHOP_NOT_FOUND":
             request.state.shop_id = command.shop_id
         raise

@@ -2,7 +2,9 @@
 
 Routing is per (shop, SKU): a SKU allocated to the shop (``central_allocations``) is validated
 and held against ``central_stock``, shared by every shop it is allocated to; any other SKU uses
-the shop's own variants. The pool is *unavailable* when
+the shop's own variants. Callers name each variant as a :class:`VariantRef` — the SKU their
+line carries and its variant key — so routing never parses a SKU back out of a key. The pool
+is *unavailable* when
 
 - its database cannot be reached (refused, dropped, or silent beyond
   ``CENTRAL_INVENTORY_TIMEOUT_SECONDS``) — ``unreachable``;
@@ -32,7 +34,7 @@ an argument: :func:`origin.inventory.validation.available_stock` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,7 +45,6 @@ from checkout_edge_shared.errors import Unavailable
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.catalog_file import Catalog, CentralEntry
 from origin.catalog.values import ShopProfile
-from origin.catalog.variant_keys import parse_variant_key
 from origin.inventory.central_pool import (
     CentralDatabase,
     CentralPoolUnavailable,
@@ -61,6 +62,7 @@ __all__ = [
     "CentralRow",
     "InventoryUnavailable",
     "Routing",
+    "VariantRef",
     "central_catalog",
 ]
 
@@ -106,8 +108,13 @@ class Routing:
     central: Mapping[str, CentralRow]
 
 
-def _sku(variant_key: str) -> str:
-    return parse_variant_key(variant_key)[0]
+@dataclass(frozen=True, slots=True)
+class VariantRef:
+    """A variant routing is asked about: ``sku`` is what allocations name, ``variant_key``
+    what stock rows name. Callers know both (``LineRequest``), so neither is derived."""
+
+    sku: str
+    variant_key: str
 
 
 def central_catalog(catalog: Catalog) -> Catalog:
@@ -125,21 +132,21 @@ def central_catalog(catalog: Catalog) -> Catalog:
 
 
 async def _read_pool(
-    session: AsyncSession, *, shop_id: str, keys: Sequence[str]
+    session: AsyncSession, *, shop_id: str, skus: Mapping[str, str]
 ) -> tuple[set[str], dict[str, CentralRow]]:
-    """The SKUs among ``keys`` allocated to the shop, and the central rows of their variants."""
-    skus = sorted({_sku(key) for key in keys})
+    """The SKUs of ``skus`` (variant key → SKU) allocated to the shop, and the central rows
+    of their variants."""
     allocated = set(
         (
             await session.execute(
                 select(CentralAllocation.sku).where(
                     col(CentralAllocation.shop_id) == shop_id,
-                    col(CentralAllocation.sku).in_(skus),
+                    col(CentralAllocation.sku).in_(sorted(set(skus.values()))),
                 )
             )
         ).scalars()
     )
-    wanted = [key for key in keys if _sku(key) in allocated]
+    wanted = [key for key, sku in skus.items() if sku in allocated]
     rows: dict[str, CentralRow] = {}
     if wanted:
         result = await session.execute(
@@ -227,15 +234,16 @@ class CentralInventory:
         session: AsyncSession,
         *,
         shop: ShopProfile,
-        variant_keys: Iterable[str],
+        variants: Iterable[VariantRef],
         catalog: ShopCatalog | None,
     ) -> Routing:
-        """Which of ``variant_keys`` the central pool serves for ``shop``, policy applied.
+        """Which of ``variants`` the central pool serves for ``shop`` (by key), policy applied.
 
         With the shop's cached ``catalog``, a shop that neither has allocations nor requires
         the pool (in the origin's database) is routed without a query: all its stock is its own.
         """
-        keys = sorted(set(variant_keys))
+        skus = dict(sorted((variant.variant_key, variant.sku) for variant in variants))
+        keys = list(skus)
         if not keys:
             return Routing({})
         if (
@@ -246,13 +254,13 @@ class CentralInventory:
         ):
             return Routing({})
         try:
-            allocated, rows = await self._read(session, shop_id=shop.id, keys=keys)
+            allocated, rows = await self._read(session, shop_id=shop.id, skus=skus)
         except CentralPoolUnavailable as exc:
             self.unavailable(shop, exc.reason, keys, exc.detail)
             return Routing({})
-        unstocked = [key for key in keys if _sku(key) in allocated and key not in rows]
+        unstocked = [key for key in keys if skus[key] in allocated and key not in rows]
         unallocated = [
-            key for key in keys if shop.requires_central_inventory and _sku(key) not in allocated
+            key for key in keys if shop.requires_central_inventory and skus[key] not in allocated
         ]
         if unstocked:
             detail = "an allocated SKU's variant has no central stock row"
@@ -263,14 +271,14 @@ class CentralInventory:
         return Routing({key: rows[key] for key in keys if key in rows})
 
     async def _read(
-        self, session: AsyncSession, *, shop_id: str, keys: Sequence[str]
+        self, session: AsyncSession, *, shop_id: str, skus: Mapping[str, str]
     ) -> tuple[set[str], dict[str, CentralRow]]:
         if self.database is not None:
             async with self.database.transaction() as central:
-                return await _read_pool(central, shop_id=shop_id, keys=keys)
+                return await _read_pool(central, shop_id=shop_id, skus=skus)
         try:
             # A savepoint, so that a failing query leaves the caller's transaction usable.
             async with session.begin_nested():
-                return await _read_pool(session, shop_id=shop_id, keys=keys)
+                return await _read_pool(session, shop_id=shop_id, skus=skus)
         except SQLAlchemyError as exc:
             raise CentralPoolUnavailable("query_failed", describe(exc)) from exc

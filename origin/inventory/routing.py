@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineRequest, merge_lines
-from origin.inventory.central_policy import CentralInventory
+from origin.inventory.central_policy import CentralInventory, VariantRef
 from origin.inventory.stock import StockLine
 
 
@@ -31,7 +31,7 @@ async def stock_lines_for(
     routing = await central.route(
         session,
         shop=catalog.shop,
-        variant_keys=(line.variant_key for line in merged),
+        variants=(VariantRef(line.sku, line.variant_key) for line in merged),
         catalog=catalog,
     )
     return [

@@ -28,7 +28,7 @@ from checkout_edge_shared.errors import BadRequest
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineItems, LineRequest, merge_lines, resolve_items
 from origin.catalog.lookups import known_items
-from origin.inventory.central_policy import CentralInventory
+from origin.inventory.central_policy import CentralInventory, VariantRef
 from origin.inventory.stock import InsufficientStock, Shortage
 from origin.models import Variant
 from origin.request_bodies import StrictBody, parse_body
@@ -65,20 +65,21 @@ async def available_stock(
     *,
     central: CentralInventory,
     catalog: ShopCatalog,
-    variant_keys: Iterable[str],
+    variants: Iterable[VariantRef],
 ) -> dict[str, int]:
-    """How many of each variant the shop can still hold now.
+    """How many of each variant the shop can still hold now, by variant key.
 
     The one place that answers "how many are available" for a shop: a variant the central
     pool serves for this shop (§3.6) reads the pool's row, shared with every shop its SKU is
     allocated to; any other variant reads the shop's own ``Variant.available``. The pool's
     policy applies here: 503 ``INVENTORY_UNAVAILABLE`` or a counted fallback.
     """
-    keys = sorted(set(variant_keys))
+    wanted = list(variants)
+    keys = sorted({variant.variant_key for variant in wanted})
     if not keys:
         return {}
     shop = catalog.shop
-    routing = await central.route(session, shop=shop, variant_keys=keys, catalog=catalog)
+    routing = await central.route(session, shop=shop, variants=wanted, catalog=catalog)
     stock = {key: row.available for key, row in routing.central.items()}
     own = [key for key in keys if key not in stock]
     if own:
@@ -113,7 +114,7 @@ async def shortages_for(
         session,
         central=central,
         catalog=catalog,
-        variant_keys=(line.variant_key for line in lines),
+        variants=(VariantRef(line.sku, line.variant_key) for line in lines),
     )
     return find_shortages(lines, stock)
 

@@ -1,9 +1,12 @@
-"""The only module that talks to Stripe (and the only one that imports its errors).
+"""The only module that talks to Stripe (and the only one that sorts its errors).
 
 Checkout Sessions are created, read and expired through the async ``stripe`` client with an
 explicitly pinned API version, an explicit idempotency key, explicit retries and a deadline
-over the whole call (the client's own retries included). Every Stripe failure is translated
-into one of two domain exceptions, exactly as docs/api.md §3.3 step 5 classifies them:
+over the whole call (the client's own retries included). The bytes travel through
+:class:`~origin.payments.http.StripeHTTPClient`, which reports every transport failure as
+``stripe.APIConnectionError``, as stripe-python's own clients do. Every Stripe failure is
+translated into one of two domain exceptions, exactly as docs/api.md §3.3 step 5 classifies
+them:
 
     PaymentProviderFailure
     ├── DefinitiveFailure   401 authentication, 403 permission, 400 invalid request:
@@ -24,6 +27,7 @@ from typing import Any, Literal
 import stripe
 
 from origin.metrics import OriginMetrics
+from origin.payments.http import StripeHTTPClient
 from origin.settings import Settings
 
 log = logging.getLogger("origin.payments")
@@ -71,8 +75,10 @@ class CheckoutSession:
     currency: str | None
 
     @classmethod
-    def from_stripe(cls, stripe_obj: Any) -> CheckoutSession:
-        obj = stripe_obj.to_dict() if hasattr(stripe_obj, "to_dict") else dict(stripe_obj)
+    def from_stripe(cls, stripe_obj: stripe.StripeObject) -> CheckoutSession:
+        # Shallow: every field read here is a scalar, and a recursive copy of the whole
+        # session (line items included) was a measurable part of a checkout's CPU.
+        obj = stripe_obj.to_dict(recursive=False)
         return cls(
             id=obj["id"],
             status=obj.get("status") or "open",
@@ -122,7 +128,7 @@ class StripePayments:
         self.metrics = metrics
         self.timeout = settings.stripe_timeout_seconds
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self.http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        self.http = StripeHTTPClient(timeout=settings.stripe_timeout_seconds)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key.get_secret_value(),
             stripe_version=STRIPE_API_VERSION,
@@ -134,7 +140,7 @@ class StripePayments:
         self.sessions = self.client.v1.checkout.sessions
 
     async def aclose(self) -> None:
-        await self.http.close_async()  # type: ignore[no-untyped-call]
+        await self.http.close_async()
 
     async def _call(self, operation: str, call: Any) -> Any:
         """Run one Stripe call; every call logs a line with Stripe's ``Request-Id``, which
