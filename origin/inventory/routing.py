@@ -43,13 +43,7 @@ async def stock_lines_for(
             quantity=line.quantity,
         )
         if line.variant_key in routing.central
-        else StockLine(
-            pool="shop",
-            stock_id=catalog.items[line.variant_key].variant_id,
-            sku=line.sku,
-            variant_key=line.variant_key,
-            quantity=line.quantity,
-        )
+        else _own_stock(catalog, line)
         for line in merged
     ]
 
@@ -68,13 +62,14 @@ def catalog_routes_locally(catalog: ShopCatalog, central: CentralInventory) -> b
 def local_stock_lines(catalog: ShopCatalog, lines: Sequence[LineRequest]) -> list[StockLine]:
     """:func:`stock_lines_for` of a shop whose stock is all its own
     (:func:`catalog_routes_locally`): no query, one shop line per variant."""
-    return [
-        StockLine(
-            pool="shop",
-            stock_id=catalog.items[line.variant_key].variant_id,
-            sku=line.sku,
-            variant_key=line.variant_key,
-            quantity=line.quantity,
-        )
-        for line in merge_lines(lines)
-    ]
+    return [_own_stock(catalog, line) for line in merge_lines(lines)]
+
+
+def _own_stock(catalog: ShopCatalog, line: LineRequest) -> StockLine:
+    return StockLine(
+        pool="shop",
+        stock_id=catalog.items[line.variant_key].variant_id,
+        sku=line.sku,
+        variant_key=line.variant_key,
+        quantity=line.quantity,
+    )

@@ -89,7 +89,8 @@ async def main_async(args: argparse.Namespace) -> None:
         if profile is not None:
             profile.disable()
             profile.dump_stats(args.profile)
-        print(f"in-process CPU per checkout: {spent / args.count * 1000:.2f} ms ({args.count} runs)")
+        per_checkout = spent / args.count * 1000
+        print(f"in-process CPU per checkout: {per_checkout:.2f} ms ({args.count} runs)")
         await client.http.aclose()
         await lifespan.__aexit__(None, None, None)
     finally:

@@ -20,8 +20,16 @@ from tests.conftest import OriginClient, load_test_catalog, seed
 from tests.origin.support import HEADBAND_M_KEY, all_holds, assert_conserved, available
 
 CHECKOUT = "/api/checkout-session"
-HEADBAND_M = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "m", "color": "navy"}}
-HEADBAND_L = {"sku": "cf-headband", "quantity": 1, "variantAttributes": {"size": "l", "color": "navy"}}
+HEADBAND_M = {
+    "sku": "cf-headband",
+    "quantity": 1,
+    "variantAttributes": {"size": "m", "color": "navy"},
+}
+HEADBAND_L = {
+    "sku": "cf-headband",
+    "quantity": 1,
+    "variantAttributes": {"size": "l", "color": "navy"},
+}
 CLIP = {"sku": "clip", "quantity": 1}
 
 
@@ -86,10 +94,7 @@ async def test_holds_locking_rows_in_opposite_orders_never_deadlock(
     await warm(shop_origin)
     forward, backward = (CLIP, HEADBAND_M), (HEADBAND_M, CLIP)
     responses = await asyncio.gather(
-        *(
-            checkout(shop_origin, f"order-{i}", *(forward if i % 2 else backward))
-            for i in range(24)
-        )
+        *(checkout(shop_origin, f"order-{i}", *(forward if i % 2 else backward)) for i in range(24))
     )
     assert [r.status_code for r in responses] == [201] * 24, {r.text for r in responses}
     assert await available(sessions, "testshop", HEADBAND_M_KEY) == 25 - 24
