@@ -10,7 +10,11 @@ One run measures, on this machine:
 
 Everything is real: PostgreSQL (a throw-away database), the Stripe stand-in process, an
 origin process and a gateway process (rate limiting off for the checkout class, so the
-limiter is not what is measured). While the hot-SKU load runs, ``pg_stat_activity`` is
+limiter is not what is measured). The load comes from ``wrk`` (two threads, a Lua script
+giving every request its own Idempotency-Key and client IP): a load generator in Python cost
+more CPU per checkout than the origin and capped what it measured. CPU per successful
+checkout is read for the origin, the gateway, the stand-in, PostgreSQL (every backend) and the
+load driver itself. While the hot-SKU load runs, ``pg_stat_activity`` is
 sampled every 20 ms for backends waiting on a lock: the hold path takes its row lock only
 inside phase A's short transaction, never across the Stripe call, and the samples show it.
 
@@ -43,7 +47,13 @@ from origin import migrate  # noqa: E402
 from tests.bench.checkout_load import raw_ceiling, sample_lock_waits  # noqa: E402
 from tests.bench.cpu import CpuMeter, DriverMeter, per_checkout_ms  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.processes import free_port, start_gateway_process, start_process, start_uvicorn  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    ServiceProcess,
+    free_port,
+    start_gateway_process,
+    start_process,
+    start_uvicorn,
+)
 
 FRONT_DOOR = "bench-front-door"
 GATEWAY_TOKEN = "bench-gateway-token"
@@ -190,30 +200,39 @@ async def checkout_load(
     return result
 
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+async def seed_bench_database(url: str) -> None:
+    """Migrate the throw-away database at ``url`` and seed :func:`bench_catalog` into it."""
     from origin.catalog.catalog_file import parse_catalog
     from origin.catalog.seed import seed_catalog
     from origin.db import create_engine, session_factory
 
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
+    await engine.dispose()
+
+
+def start_stand_in(log_dir: Path) -> ServiceProcess:
+    """The Stripe stand-in, its webhooks sent nowhere (nothing here pays)."""
+    port = free_port()
+    return start_process(
+        "stripe-sim",
+        ["-m", "tests.stripe_sim", "--port", str(port), "--webhook-url",
+         f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
+         "--webhook-retries", "0", "--log-level", "warning"],
+        port=port, env={}, log_dir=log_dir, health_path="/_sim/faults",
+    )  # fmt: skip
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     url = await asyncio.to_thread(databases.create_database, "ce_bench")
     dsn = databases.asyncpg_url(url)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
     processes = []
     try:
-        await asyncio.to_thread(migrate.upgrade, url)
-        engine = create_engine(url)
-        async with session_factory(engine)() as session, session.begin():
-            await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
-        await engine.dispose()
-
-        sim_port = free_port()
-        sim = start_process(
-            "stripe-sim",
-            ["-m", "tests.stripe_sim", "--port", str(sim_port), "--webhook-url",
-             f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
-             "--webhook-retries", "0", "--log-level", "warning"],
-            port=sim_port, env={}, log_dir=log_dir, health_path="/_sim/faults",
-        )  # fmt: skip
+        await seed_bench_database(url)
+        sim = start_stand_in(log_dir)
         processes.append(sim)
         origin = start_uvicorn(
             "origin",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import sys
 import tempfile
 import time
@@ -24,35 +23,18 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
 
-from origin import migrate  # noqa: E402
-from tests.bench.checkout import WEBHOOK_SECRET, bench_catalog  # noqa: E402
+from tests.bench.checkout import seed_bench_database, start_stand_in  # noqa: E402
 from tests.conftest import origin_settings, start_origin  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.processes import free_port, start_process  # noqa: E402
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    from origin.catalog.catalog_file import parse_catalog
-    from origin.catalog.seed import seed_catalog
-    from origin.db import create_engine, session_factory
-
     url = await asyncio.to_thread(databases.create_database, "ce_trace")
     log_dir = Path(tempfile.mkdtemp(prefix="trace-checkout-"))
     sim = None
     try:
-        await asyncio.to_thread(migrate.upgrade, url)
-        engine = create_engine(url)
-        async with session_factory(engine)() as session, session.begin():
-            await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
-        await engine.dispose()
-        port = free_port()
-        sim = start_process(
-            "stripe-sim",
-            ["-m", "tests.stripe_sim", "--port", str(port), "--webhook-url",
-             f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
-             "--webhook-retries", "0", "--log-level", "warning"],
-            port=port, env={}, log_dir=log_dir, health_path="/_sim/faults",
-        )  # fmt: skip
+        await seed_bench_database(url)
+        sim = start_stand_in(log_dir)
         client, lifespan = await start_origin(origin_settings(url, stripe_api_base=sim.url))
         statements: list[str] = []
         sync_engine = client.state.engine.sync_engine
