@@ -60,7 +60,7 @@ seed: $(STAMP) ## seed deploy/demo-catalog.json (CATALOG=path to override)
 bench-gateway: $(STAMP) ## benchmark: origin alone vs gateway (Redis) vs nginx limit_req
 	$(PY) -m tests.bench.gateway
 
-bench-checkout: $(STAMP) ## benchmark: checkout sessions/s on PostgreSQL vs the raw SQL ceiling
+bench-checkout: $(STAMP) ## benchmark: checkouts/s and CPU per checkout vs the raw SQL ceiling (needs wrk)
 	$(PY) -m tests.bench.checkout
 
 bench: bench-gateway bench-checkout ## all benchmarks

@@ -26,7 +26,7 @@ from origin.carts.cart_routes import CartEndpoint
 from origin.catalog.cache import CatalogCache
 from origin.checkout.checkout_routes import checkout_session
 from origin.checkout.reaper import run_reaper
-from origin.db import create_engine, database_unavailable, session_factory
+from origin.db import DRIVER_ERRORS, create_engine, database_unavailable, session_factory
 from origin.inventory.central_policy import CentralInventory
 from origin.inventory.inventory_routes import validate_inventory
 from origin.metrics import OriginMetrics
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
     )
     install_error_handlers(app)
-    for unavailable in (SQLAlchemyError, OSError, TimeoutError):
+    # asyncpg's own errors too: the hot path's statements run on the driver (origin.sql).
+    for unavailable in (SQLAlchemyError, OSError, TimeoutError, *DRIVER_ERRORS):
         app.add_exception_handler(unavailable, database_error)
     return app

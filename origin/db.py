@@ -6,6 +6,13 @@ answering), waiting for a pooled connection by ``pool_timeout``. When the databa
 unreachable, stalled or timing out, :func:`database_unavailable` says so and the origin
 answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (``origin.app``), never a 500.
 
+Pooled connections are checked before use only when they sat idle for
+:data:`PING_AFTER_IDLE_SECONDS` (:func:`ping_idle_connections`): a connection in steady use
+proves itself on every statement, and a database that dropped it during an outage raises a
+disconnect error that makes SQLAlchemy replace every pooled connection at once. Pinging on
+every checkout (``pool_pre_ping``) cost three round trips per transaction — a third of a
+checkout's statements.
+
 PgBouncer: a PostgreSQL URL ending in ``?pgbouncer=true`` (the query parameter is removed
 before connecting) makes the engine safe behind PgBouncer's transaction pooling, where
 consecutive transactions of one client connection may run on different server connections:
@@ -18,14 +25,16 @@ a round trip per statement, which is why it is not the default (docs/deploy.md).
 from __future__ import annotations
 
 import os
+import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs; only its exception classes)
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,7 +42,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+# A connection idle longer than this is pinged before use (a database restart, a firewall
+# dropping idle flows); one used more recently is trusted.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "checkout_edge_idle_since"
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -63,6 +77,37 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _mark_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _forget_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # A new connection (also a replacement on an old record) has just proved itself.
+    record.info.pop(_IDLE_SINCE, None)
+
+
+def _ping_if_idle(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    idle_since = record.info.pop(_IDLE_SINCE, None)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool discards this connection and checks out another (or connects anew).
+        raise sa_exc.DisconnectionError(f"idle connection failed its ping: {exc}") from exc
+
+
+def ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping pooled connections before use, but only those idle for
+    :data:`PING_AFTER_IDLE_SECONDS` (see the module docstring)."""
+    pool = engine.sync_engine
+    event.listen(pool, "checkin", _mark_idle)
+    event.listen(pool, "connect", _forget_idle)
+    event.listen(pool, "checkout", _ping_if_idle)
+
+
 def split_pgbouncer(url: str) -> tuple[str, bool]:
     """``url`` without its ``pgbouncer`` query parameter, and whether that asked for PgBouncer.
 
@@ -78,6 +123,18 @@ def split_pgbouncer(url: str) -> tuple[str, bool]:
         raise ValueError("pgbouncer= applies to postgresql+asyncpg:// URLs only")
     bare = parsed.difference_update_query(["pgbouncer"])
     return bare.render_as_string(hide_password=False), value == "true"
+
+
+# Engines whose connections go through PgBouncer's transaction pooling.
+_BEHIND_PGBOUNCER: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def behind_pgbouncer(engine: AsyncEngine | Engine) -> bool:
+    """Whether ``engine`` was made for PgBouncer (``?pgbouncer=true``): a statement outside a
+    transaction block may then be parsed on one server connection and run on another, so
+    every statement must run inside one."""
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    return sync in _BEHIND_PGBOUNCER
 
 
 def _unique_statement_name() -> str:
@@ -116,14 +173,17 @@ def create_engine(
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": _unique_statement_name,
         }
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=pool_timeout,
     )
+    ping_idle_connections(engine)
+    if pgbouncer:
+        _BEHIND_PGBOUNCER.add(engine.sync_engine)
+    return engine
 
 
 # Errors that mean "the database cannot answer now", not "this request is wrong".
@@ -136,6 +196,28 @@ _UNAVAILABLE_DRIVER_ERRORS = (
     asyncpg.exceptions.QueryCanceledError,  # statement_timeout
     asyncpg.exceptions.AdminShutdownError,
 )
+
+
+# Driver errors after which the connection is no use: closed, reset, never answered.
+_LOST_DRIVER_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+# Everything asyncpg raises (its errors are not OSError or SQLAlchemy's).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.PostgresError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by asyncpg itself, leaves its connection unusable."""
+    return isinstance(exc, _LOST_DRIVER_ERRORS)
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -130,6 +130,12 @@ class CatalogCache:
         """Whether ``shop_id`` was found at some version (shops are never deleted by a seed)."""
         return shop_id in self._shops
 
+    def cached(self, shop_id: str) -> ShopCatalog | None:
+        """``shop_id``'s catalog as last read, without asking the database whether it is still
+        current: for a statement that checks its ``version`` itself
+        (:mod:`origin.checkout.one_statement`)."""
+        return self._shops.get(shop_id)
+
     async def shop(self, session: AsyncSession, shop_id: str) -> ShopCatalog | None:
         """``shop_id``'s catalog as the database has it now; None for an unknown shop."""
         version = await catalog_version(session)

@@ -81,6 +81,7 @@ def deps_of(state: OriginState) -> CheckoutDeps:
     return CheckoutDeps(
         settings=state.settings,
         metrics=state.metrics,
+        engine=state.engine,
         sessions=state.sessions,
         payments=state.payments,
         central=state.central,

@@ -15,18 +15,19 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from checkout_edge_shared.errors import BadRequest, NotFound
+from checkout_edge_shared.errors import AppError, BadRequest, NotFound
 from origin.carts.cart_identity import one_cart_id
 from origin.carts.cart_store import CartContents, checkout_contents
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineRequest, resolve_items
 from origin.catalog.lookups import known_coupon, known_items
-from origin.catalog.pricing import Baseline, DriftPolicy, price_changed_error, reprice
+from origin.catalog.pricing import Baseline, DriftPolicy, Repriced, price_changed_error, reprice
 from origin.catalog.snapshot import dump_quote
+from origin.checkout import one_statement
 from origin.checkout.commands import CheckoutCommand, CheckoutDeps, Claim, Created, Expired, Reused
-from origin.checkout.intents import CartRef, claim_intent, intent_key
+from origin.checkout.intents import CartRef, IntentKey, claim_intent, intent_key
 from origin.inventory.hold_states import insert_hold, log_transition, new_hold_id
-from origin.inventory.routing import stock_lines_for
+from origin.inventory.routing import catalog_routes_locally, local_stock_lines, stock_lines_for
 from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold
 from origin.models.types import utcnow
@@ -56,6 +57,9 @@ async def _shop(session: AsyncSession, deps: CheckoutDeps, shop_id: str) -> Shop
 
 async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
     """Phase A. Raises the checkout's 4xx/503 domain errors; IntegrityError on a lost race."""
+    created = await _claim_in_one_statement(command, deps)
+    if created is not None:
+        return created
     async with deps.sessions() as session, session.begin():
         catalog = await _shop(session, deps, command.shop_id)
         shop = catalog.shop
@@ -66,17 +70,7 @@ async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
             if cart_id is None:
                 raise BadRequest("Send items, or a cartId (body, cart_id cookie or x-cart-id).")
             cart = await checkout_contents(session, shop_id=shop.id, cart_id=cart_id, now=utcnow())
-        key = intent_key(
-            shop_id=shop.id,
-            idempotency_key=command.idempotency_key,
-            cart=CartRef(cart.cart_id, cart.revision) if cart is not None else None,
-            items=items,
-            coupon_code=command.coupon_code,
-            rental_days=command.rental_days,
-            expected_total=command.expected_total,
-            customer_email=command.customer_email,
-            idempotent_holds=deps.settings.enable_idempotent_holds,
-        )
+        key = _intent_key(deps, command, shop.id, items, cart)
         intent = await claim_intent(
             session=session,
             shop_id=shop.id,
@@ -92,15 +86,143 @@ async def claim(command: CheckoutCommand, deps: CheckoutDeps) -> Claim:
             log_transition(existing, "reused", idempotentHit=True)
             return Reused(existing, shop, intent.customer_email)
         # Only now: a paid checkout's retry finds its hold even though its cart was emptied.
-        lines: list[LineRequest]
-        if items is not None:
-            lines = items
-        elif cart is not None and cart.lines:
-            lines = list(cart.lines)
-        else:
+        lines = _lines(items, cart)
+        if not lines:
             raise BadRequest("The cart is empty.", code="CART_EMPTY")
         hold = await _take(session, deps, command, catalog, lines, cart, key.id)
         return Created(hold, shop, intent.customer_email)
+
+
+def _intent_key(
+    deps: CheckoutDeps,
+    command: CheckoutCommand,
+    shop_id: str,
+    items: list[LineRequest] | None,
+    cart: CartContents | None,
+) -> IntentKey:
+    return intent_key(
+        shop_id=shop_id,
+        idempotency_key=command.idempotency_key,
+        cart=CartRef(cart.cart_id, cart.revision) if cart is not None else None,
+        items=items,
+        coupon_code=command.coupon_code,
+        rental_days=command.rental_days,
+        expected_total=command.expected_total,
+        customer_email=command.customer_email,
+        idempotent_holds=deps.settings.enable_idempotent_holds,
+    )
+
+
+def _lines(items: list[LineRequest] | None, cart: CartContents | None) -> list[LineRequest]:
+    if items is not None:
+        return items
+    return list(cart.lines) if cart is not None else []
+
+
+async def _claim_in_one_statement(command: CheckoutCommand, deps: CheckoutDeps) -> Created | None:
+    """A new intent of inline items: claim, stock and hold in one statement
+    (:mod:`.one_statement`), priced from the cached catalog that statement checks is current.
+
+    None when that does not apply — no cached catalog, a cart, central stock, another
+    database, a request the repricing refuses, an intent that already exists, a catalog that
+    moved: the step-by-step claim then answers (it looks for an existing intent's hold before
+    it reprices). The request's 400s come in the same order as there.
+    """
+    catalog = deps.catalog.cached(command.shop_id)
+    if catalog is None or catalog.version is None or command.items is None:
+        return None
+    if not catalog_routes_locally(catalog, deps.central):
+        return None
+    shop = catalog.shop
+    one_cart_id(command.cart_ids)  # 400 CART_ID_CONFLICT, as the step-by-step path answers
+    lines = resolve_items(command.items)
+    key = _intent_key(deps, command, shop.id, lines, None)  # 400 without an Idempotency-Key
+    if not lines:
+        return None
+    try:
+        repriced = _reprice(deps, command, catalog, lines, None)
+    except AppError:
+        return None
+    if repriced.drift.reject:
+        return None
+    stock = local_stock_lines(catalog, lines)
+    if not one_statement.applies(deps.engine, stock, remote_pool=deps.central.remote_pool):
+        return None
+    hold = _new_hold(deps, shop.id, repriced, key.id)
+    try:
+        claimed = await one_statement.claim_and_hold(
+            deps.engine,
+            catalog_version=catalog.version,
+            key=key,
+            customer_email=command.customer_email,
+            hold=hold,
+            lines=stock,
+        )
+    except InsufficientStock:
+        deps.metrics.insufficient_stock.labels(shop.id, "checkout").inc()
+        raise
+    if claimed is not one_statement.Claimed.NEW:
+        return None
+    _check_drift(deps, shop.id, repriced)  # counts the drift of the hold just written
+    deps.metrics.holds_created.labels(shop.id, "shop").inc()
+    log_transition(hold, "active", amountTotal=hold.amount_total)
+    return Created(hold, shop, command.customer_email)
+
+
+def _reprice(
+    deps: CheckoutDeps,
+    command: CheckoutCommand,
+    catalog: ShopCatalog,
+    lines: list[LineRequest],
+    cart: CartContents | None,
+) -> Repriced:
+    """``lines`` priced from the catalog (400 for an unknown variant or coupon); no effects."""
+    coupon = known_coupon(catalog.coupons, command.coupon_code) if command.coupon_code else None
+    return reprice(
+        shop=catalog.shop,
+        lines=lines,
+        catalog=known_items(catalog.items, lines),
+        policy=DriftPolicy.from_settings(deps.settings),
+        coupon=coupon,
+        rental_days=command.rental_days,
+        baseline=Baseline.choose(
+            expected_total=command.expected_total,
+            price_at_add_total=cart.price_at_add_total if cart is not None else None,
+        ),
+    )
+
+
+def _check_drift(deps: CheckoutDeps, shop_id: str, repriced: Repriced) -> None:
+    """Count a drift the policy counts; 409 ``PRICE_CHANGED`` when it refuses the request."""
+    if repriced.drift.count_metric:
+        deps.metrics.reprice_drift.labels(shop_id, deps.settings.checkout_reprice_policy).inc()
+    if repriced.drift.reject:
+        raise price_changed_error(repriced)
+
+
+def _new_hold(
+    deps: CheckoutDeps, shop_id: str, repriced: Repriced, intent_id: str
+) -> InventoryHold:
+    quote = repriced.quote
+    hold_id = new_hold_id()
+    now = utcnow()
+    return InventoryHold(
+        id=hold_id,
+        shop_id=shop_id,
+        intent_id=intent_id,
+        status="active",
+        active_key=intent_id,
+        stripe_idempotency_key=f"checkout-edge-{hold_id}",
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(seconds=deps.settings.inventory_hold_ttl_seconds),
+        currency=quote.currency,
+        amount_total=quote.total,
+        deposit_total=quote.deposit_total,
+        rental_days=quote.rental_days,
+        price_changed=repriced.drift.price_changed,
+        pricing=dump_quote(quote),
+    )
 
 
 async def _take(
@@ -113,45 +235,9 @@ async def _take(
     intent_id: str,
 ) -> InventoryHold:
     """Reprice ``lines`` and hold their stock as a new hold of ``intent_id``."""
-    settings, metrics, shop = deps.settings, deps.metrics, catalog.shop
-    items = known_items(catalog.items, lines)
-    coupon = known_coupon(catalog.coupons, command.coupon_code) if command.coupon_code else None
-    repriced = reprice(
-        shop=shop,
-        lines=lines,
-        catalog=items,
-        policy=DriftPolicy.from_settings(settings),
-        coupon=coupon,
-        rental_days=command.rental_days,
-        baseline=Baseline.choose(
-            expected_total=command.expected_total,
-            price_at_add_total=cart.price_at_add_total if cart is not None else None,
-        ),
-    )
-    if repriced.drift.count_metric:
-        metrics.reprice_drift.labels(shop.id, settings.checkout_reprice_policy).inc()
-    if repriced.drift.reject:
-        raise price_changed_error(repriced)
-    quote = repriced.quote
-    hold_id = new_hold_id()
-    now = utcnow()
-    hold = InventoryHold(
-        id=hold_id,
-        shop_id=shop.id,
-        intent_id=intent_id,
-        status="active",
-        active_key=intent_id,
-        stripe_idempotency_key=f"checkout-edge-{hold_id}",
-        created_at=now,
-        updated_at=now,
-        expires_at=now + timedelta(seconds=settings.inventory_hold_ttl_seconds),
-        currency=quote.currency,
-        amount_total=quote.total,
-        deposit_total=quote.deposit_total,
-        rental_days=quote.rental_days,
-        price_changed=repriced.drift.price_changed,
-        pricing=dump_quote(quote),
-    )
+    repriced = _reprice(deps, command, catalog, lines, cart)
+    _check_drift(deps, catalog.shop.id, repriced)
+    hold = _new_hold(deps, catalog.shop.id, repriced, intent_id)
     try:
         await insert_hold(
             session=session,
@@ -159,11 +245,11 @@ async def _take(
             lines=await stock_lines_for(
                 session, central=deps.central, catalog=catalog, lines=lines
             ),
-            metrics=metrics,
+            metrics=deps.metrics,
             remote_pool=deps.central.remote_pool,
         )
     except InsufficientStock:
-        metrics.insufficient_stock.labels(shop.id, "checkout").inc()
+        deps.metrics.insufficient_stock.labels(catalog.shop.id, "checkout").inc()
         raise
     log_transition(hold, "active", amountTotal=hold.amount_total)
     return hold

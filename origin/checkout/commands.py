@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from origin.carts.cart_identity import CartIds
 from origin.catalog.cache import CatalogCache
@@ -44,6 +44,7 @@ class CheckoutDeps:
 
     settings: Settings
     metrics: OriginMetrics
+    engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     payments: StripePayments
     central: CentralInventory

@@ -23,14 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkout_edge_shared.errors import BadRequest, Unprocessable
 from origin.catalog.line_items import LineRequest
 from origin.models import metadata
 from origin.models.types import utcnow
+from origin.sql import Sql, statements
 
 _INTENTS = metadata.tables["checkout_intents"]
 
@@ -119,6 +118,10 @@ class ClaimedIntent:
     new: bool
 
 
+_CLAIM = Sql.insert(_INTENTS, suffix="ON CONFLICT (id) DO NOTHING RETURNING id")
+_CLAIMED = Sql("SELECT fingerprint, customer_email FROM checkout_intents WHERE id = :id")
+
+
 async def claim_intent(
     *,
     session: AsyncSession,
@@ -132,31 +135,24 @@ async def claim_intent(
     One ``INSERT … ON CONFLICT DO NOTHING``: a concurrent first request of the same intent
     waits for the winner's transaction and then reads its row.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted = (
-        await session.execute(
-            insert(_INTENTS)
-            .values(
-                id=key.id,
-                shop_id=shop_id,
-                idempotency_key=key.idempotency_key,
-                fingerprint=key.fingerprint,
-                cart_id=cart_id,
-                customer_email=customer_email,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(_INTENTS.c.id)
-        )
-    ).first()
+    run = await statements(session)
+    inserted = await run.fetchrow(
+        _CLAIM,
+        {
+            "id": key.id,
+            "shop_id": shop_id,
+            "idempotency_key": key.idempotency_key,
+            "fingerprint": key.fingerprint,
+            "cart_id": cart_id,
+            "customer_email": customer_email,
+            "created_at": utcnow(),
+        },
+    )
     if inserted is not None:
         return ClaimedIntent(key.id, customer_email, new=True)
-    fingerprint, email = (
-        await session.execute(
-            select(_INTENTS.c.fingerprint, _INTENTS.c.customer_email).where(_INTENTS.c.id == key.id)
-        )
-    ).one()
+    found = await run.fetchrow(_CLAIMED, {"id": key.id})
+    assert found is not None  # the conflicting row exists: intents are never deleted
+    fingerprint, email = found
     if key.idempotency_key is not None and fingerprint != key.fingerprint:
         raise Unprocessable(
             "This Idempotency-Key was already used for a different request; "

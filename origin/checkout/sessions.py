@@ -20,15 +20,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from origin.catalog.snapshot import load_quote
 from origin.catalog.values import ShopProfile
 from origin.inventory.hold_states import log_transition
 from origin.metrics import OriginMetrics
-from origin.models import CheckoutIntent, InventoryHold, Shop, metadata
-from origin.models.types import utcnow
+from origin.models import CheckoutIntent, InventoryHold, Shop
+from origin.models.types import UTCDateTime, utcnow
 from origin.payments.session_params import checkout_session_params
 from origin.payments.stripe_client import (
     CheckoutSession,
@@ -36,11 +35,9 @@ from origin.payments.stripe_client import (
     PaymentProviderFailure,
     StripePayments,
 )
+from origin.sql import Sql, own_transaction, own_transaction_engine, statements
 
 log = logging.getLogger("origin.hold_sessions")
-
-_HOLDS = metadata.tables["inventory_holds"]
-_OBJECT_SHOPS = metadata.tables["stripe_object_shops"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,53 +68,61 @@ def session_params(
     )
 
 
+_SESSION_COLUMNS = (
+    "stripe_session_id = :session_id, stripe_session_url = :url, "
+    "stripe_client_secret = :client_secret, stripe_expires_at = :expires_at, updated_at = :now"
+)
+_TIMES = {"expires_at": UTCDateTime(), "now": UTCDateTime(), "created_at": UTCDateTime()}
+_RECORD = Sql(
+    f"UPDATE inventory_holds SET {_SESSION_COLUMNS} "  # noqa: S608 (constants only)
+    "WHERE id = :hold_id AND stripe_session_id IS NULL",
+    types=_TIMES,
+)
+_MAP = Sql(
+    "INSERT INTO stripe_object_shops (object_id, object_type, shop_id, hold_id, created_at) "
+    "VALUES (:session_id, 'checkout.session', :shop_id, :hold_id, :created_at) "
+    "ON CONFLICT (object_id) DO NOTHING",
+    types=_TIMES,
+)
+# Both as one statement (the update as a data-modifying CTE of the insert): atomic on its own.
+_RECORD_AND_MAP = Sql(
+    f"WITH recorded AS (UPDATE inventory_holds SET {_SESSION_COLUMNS} "  # noqa: S608
+    "WHERE id = :hold_id AND stripe_session_id IS NULL RETURNING id) "
+    "INSERT INTO stripe_object_shops (object_id, object_type, shop_id, hold_id, created_at) "
+    "VALUES (:session_id, 'checkout.session', :shop_id, :hold_id, :created_at) "
+    "ON CONFLICT (object_id) DO NOTHING",
+    types=_TIMES,
+)
+
+
 async def record_session(
     sessions: async_sessionmaker[AsyncSession], hold: InventoryHold, stripe_session: CheckoutSession
 ) -> None:
     """The session on the hold (first writer wins) and the session→shop map (kept if present).
 
-    On PostgreSQL one statement (the update as a data-modifying CTE of the insert), on its own
-    and so atomic without a transaction block; elsewhere the same two statements in one
-    short transaction.
+    On PostgreSQL one statement in a transaction of its own; elsewhere (and behind PgBouncer)
+    the same two statements in one short transaction.
     """
     now = utcnow()
-    record = (
-        _HOLDS.update()
-        .where(_HOLDS.c.id == hold.id, _HOLDS.c.stripe_session_id.is_(None))
-        .values(
-            stripe_session_id=stripe_session.id,
-            stripe_session_url=stripe_session.url,
-            stripe_client_secret=stripe_session.client_secret,
-            stripe_expires_at=stripe_session.expires_at,
-            updated_at=now,
-        )
-    )
-    object_shop = {
-        "object_id": stripe_session.id,
-        "object_type": "checkout.session",
-        "shop_id": hold.shop_id,
+    params = {
         "hold_id": hold.id,
+        "shop_id": hold.shop_id,
+        "session_id": stripe_session.id,
+        "url": stripe_session.url,
+        "client_secret": stripe_session.client_secret,
+        "expires_at": stripe_session.expires_at,
+        "now": now,
         "created_at": now,
     }
-    async with sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            connection = await session.connection(
-                execution_options={"isolation_level": "AUTOCOMMIT"}
-            )
-            await connection.execute(
-                postgresql.insert(_OBJECT_SHOPS)
-                .values(**object_shop)
-                .on_conflict_do_nothing(index_elements=["object_id"])
-                .add_cte(record.returning(_HOLDS.c.id).cte("recorded"))
-            )
-        else:
-            async with session.begin():
-                await session.execute(record)
-                await session.execute(
-                    sqlite.insert(_OBJECT_SHOPS)
-                    .values(**object_shop)
-                    .on_conflict_do_nothing(index_elements=["object_id"])
-                )
+    engine = own_transaction_engine(sessions.kw.get("bind"))
+    if engine is not None:
+        async with own_transaction(engine) as run:
+            await run.execute(_RECORD_AND_MAP, params)
+    else:
+        async with sessions() as session, session.begin():
+            run = await statements(session)
+            await run.execute(_RECORD, params)
+            await run.execute(_MAP, params)
     hold.stripe_session_id = stripe_session.id
     hold.stripe_session_url = stripe_session.url
     hold.stripe_client_secret = stripe_session.client_secret

@@ -44,12 +44,15 @@ from origin.inventory.stock import (
 from origin.metrics import OriginMetrics
 from origin.models import InventoryHold, metadata
 from origin.models.types import utcnow
+from origin.sql import Sql, statements
 
 log = logging.getLogger("origin.holds")
 
 EndStatus = Literal["released", "expired"]
 _HOLDS = metadata.tables["inventory_holds"]
 _HOLD_ITEMS = metadata.tables["hold_items"]
+_INSERT_HOLD = Sql.insert(_HOLDS)
+_INSERT_HOLD_ITEM = Sql.insert(_HOLD_ITEMS, skip=("id",))
 
 
 class SeparateCentralPool(Protocol):
@@ -109,8 +112,10 @@ async def insert_hold(
     index and never touch stock; the loser sees ``IntegrityError`` at flush. Central lines go
     to ``remote_pool`` when given (see the module docstring).
     """
-    # Core statements: the ORM's unit of work costs more CPU than these two rows are worth.
-    await session.execute(_HOLDS.insert().values(hold.model_dump()))
+    # Prepared statements (origin.sql): the ORM's unit of work, or a Core construct built per
+    # request, costs more CPU than these rows are worth.
+    run = await statements(session)
+    await run.execute(_INSERT_HOLD, {name: getattr(hold, name) for name in _INSERT_HOLD.names})
     remote = remote_pool
     local = [line for line in lines if remote is None or line.pool == "shop"]
     reserved = [line for line in lines if remote is not None and line.pool == "central"]
@@ -135,7 +140,7 @@ async def insert_hold(
         for line in sorted(local, key=lambda line: line.order_key)
     ]
     if items:
-        await session.execute(_HOLD_ITEMS.insert(), items)
+        await run.executemany(_INSERT_HOLD_ITEM, items)
     pools = {line.pool for line in local} | ({"central"} if reserved else set())
     metrics.holds_created.labels(hold.shop_id, ",".join(sorted(pools))).inc()
     return hold

@@ -19,18 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from checkout_edge_shared.errors import Conflict
 from origin.models import HoldItem
-from origin.models.types import utcnow
+from origin.models.types import UTCDateTime, utcnow
+from origin.sql import Sql, statements
 
 Pool = Literal["shop", "central"]
-
-# Table per pool; never built from input.
-_STOCK_TABLE: dict[str, str] = {"shop": "variants", "central": "central_stock"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,48 +81,57 @@ async def hold_items(*, session: AsyncSession, hold_id: str) -> list[HoldItem]:
     return list((await session.execute(query)).scalars())
 
 
-async def _available(session: AsyncSession, line: StockLine) -> int:
-    table = _STOCK_TABLE[line.pool]
-    row = (
-        await session.execute(
-            text(f"SELECT available FROM {table} WHERE id = :id"),  # noqa: S608 (fixed table)
-            {"id": line.stock_id},
-        )
-    ).first()
-    return int(row[0]) if row is not None else 0
+def _stock_statements(table: str) -> tuple[Sql, Sql, Sql]:
+    """Take, give back and read ``table``'s stock (a fixed table name, never input)."""
+    now = {"now": UTCDateTime()}
+    return (
+        Sql(
+            f"UPDATE {table} SET available = available - :q, updated_at = :now "  # noqa: S608
+            "WHERE id = :id AND available >= :q",
+            types=now,
+        ),
+        Sql(
+            f"UPDATE {table} SET available = available + :q, updated_at = :now WHERE id = :id",  # noqa: S608
+            types=now,
+        ),
+        Sql(f"SELECT available FROM {table} WHERE id = :id"),  # noqa: S608
+    )
+
+
+# Per pool: (take, give back, read).
+_STOCK: dict[str, tuple[Sql, Sql, Sql]] = {
+    "shop": _stock_statements("variants"),
+    "central": _stock_statements("central_stock"),
+}
 
 
 async def take_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
     """Decrement every line's stock or raise :class:`InsufficientStock` (caller rolls back)."""
+    if not lines:
+        return
+    run = await statements(session)
+    now = utcnow()
     ordered = sorted(lines, key=lambda line: line.order_key)
     for index, line in enumerate(ordered):
-        table = _STOCK_TABLE[line.pool]
-        result = await session.execute(
-            text(
-                f"UPDATE {table} SET available = available - :q, updated_at = :now "  # noqa: S608
-                "WHERE id = :id AND available >= :q"
-            ),
-            {"q": line.quantity, "id": line.stock_id, "now": now_param(session)},
-        )
-        if rowcount(result) == 0:
+        take = _STOCK[line.pool][0]
+        if await run.execute(take, {"q": line.quantity, "id": line.stock_id, "now": now}) == 0:
             short = []
             for rest in ordered[index:]:
-                available = await _available(session, rest)
+                row = await run.fetchrow(_STOCK[rest.pool][2], {"id": rest.stock_id})
+                available = int(row[0]) if row is not None else 0
                 if available < rest.quantity:
                     short.append(Shortage(rest.sku, rest.variant_key, rest.quantity, available))
             raise InsufficientStock(short)
 
 
 async def give_back_stock(*, session: AsyncSession, lines: Sequence[StockLine]) -> None:
+    if not lines:
+        return
+    run = await statements(session)
+    now = utcnow()
     for line in sorted(lines, key=lambda line: line.order_key):
-        table = _STOCK_TABLE[line.pool]
-        await session.execute(
-            text(
-                f"UPDATE {table} SET available = available + :q, updated_at = :now "  # noqa: S608
-                "WHERE id = :id"
-            ),
-            {"q": line.quantity, "id": line.stock_id, "now": now_param(session)},
-        )
+        give_back = _STOCK[line.pool][1]
+        await run.execute(give_back, {"q": line.quantity, "id": line.stock_id, "now": now})
 
 
 async def held_lines(*, session: AsyncSession, hold_id: str) -> list[StockLine]:

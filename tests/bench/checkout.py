@@ -10,7 +10,11 @@ One run measures, on this machine:
 
 Everything is real: PostgreSQL (a throw-away database), the Stripe stand-in process, an
 origin process and a gateway process (rate limiting off for the checkout class, so the
-limiter is not what is measured). While the hot-SKU load runs, ``pg_stat_activity`` is
+limiter is not what is measured). The load comes from ``wrk`` (two threads, a Lua script
+giving every request its own Idempotency-Key and client IP): a load generator in Python cost
+more CPU per checkout than the origin and capped what it measured. CPU per successful
+checkout is read for the origin, the gateway, the stand-in, PostgreSQL (every backend) and the
+load driver itself. While the hot-SKU load runs, ``pg_stat_activity`` is
 sampled every 20 ms for backends waiting on a lock: the hold path takes its row lock only
 inside phase A's short transaction, never across the Stripe call, and the samples show it.
 
@@ -23,6 +27,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -30,16 +37,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from origin import migrate  # noqa: E402
-from tests.bench.checkout_load import drive, raw_ceiling, sample_lock_waits  # noqa: E402
-from tests.bench.cpu import CpuMeter, per_checkout_ms  # noqa: E402
+from tests.bench.checkout_load import raw_ceiling, sample_lock_waits  # noqa: E402
+from tests.bench.cpu import CpuMeter, DriverMeter, per_checkout_ms  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.processes import free_port, start_gateway_process, start_process, start_uvicorn  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    ServiceProcess,
+    free_port,
+    start_gateway_process,
+    start_process,
+    start_uvicorn,
+)
 
 FRONT_DOOR = "bench-front-door"
 GATEWAY_TOKEN = "bench-gateway-token"
@@ -68,6 +82,85 @@ def bench_catalog() -> dict[str, Any]:
     }  # fmt: skip
 
 
+# Every request is its own checkout: a fresh Idempotency-Key (run, thread, counter) and one of
+# 50,000 client IPs. Many SKUs: request n takes one unit of sku-(n mod SKUS); hot: of "hot".
+WRK_SCRIPT = """
+local threads = 0
+local thread_id = 0
+local counter = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+init = function(args)
+  thread_id = id
+end
+request = function()
+  counter = counter + 1
+  local n = counter %% 50000
+  wrk.headers["Idempotency-Key"] = "%(run)s-" .. thread_id .. "-" .. counter
+  wrk.headers["cf-connecting-ip"] = "10." .. math.floor(n / 65536) .. "." ..
+      (math.floor(n / 256) %% 256) .. "." .. (n %% 256)
+  local body
+  if %(hot)s then
+    body = '{"items":[{"sku":"hot","quantity":1,"variantAttributes":{"size":"m"}}]}'
+  else
+    body = string.format('{"items":[{"sku":"sku-%%03d","quantity":1}]}', counter %% %(skus)d)
+  end
+  return wrk.format("POST", "/api/checkout-session", nil, body)
+end
+"""
+
+
+def run_wrk(gateway_url: str, script: Path, *, concurrency: int, seconds: float) -> dict[str, Any]:
+    """One wrk run (C, two threads: the load driver costs next to nothing) against the gateway."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("make bench-checkout needs wrk (apt-get install wrk)")
+    duration = f"-d{max(1, round(seconds))}s"
+    command = [
+        wrk, "-t2", f"-c{concurrency}", duration, "--latency", "--timeout", "30s",
+        "-s", str(script), "-H", "content-type: application/json",
+        "-H", f"x-front-door-token: {FRONT_DOOR}", "-H", "x-shop-id: bench", gateway_url,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    output = result.stdout
+    if "requests in" not in output:
+        raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
+    total = int(_search(r"(\d+) requests in", output))
+    elapsed = float(_search(r"requests in ([\d.]+)s", output))
+    failed = int(_search(r"Non-2xx or 3xx responses: (\d+)", output, default="0"))
+    errors = _search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                     output, default=None, whole=True)  # fmt: skip
+    socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
+    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
+    succeeded = total - failed
+    return {
+        "requests": succeeded,
+        "errors": failed + socket_errors,
+        "seconds": elapsed,
+        "rps": round(succeeded / elapsed, 1),
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
+        "concurrency": concurrency,
+    }
+
+
+_LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _search(pattern: str, text: str, *, default: str | None = None, whole: bool = False) -> Any:
+    found = re.search(pattern, text)
+    if whole:
+        return found
+    if found is None:
+        if default is None:
+            raise RuntimeError(f"wrk output without {pattern!r}: {text}")
+        return default
+    return found.group(1)
+
+
 async def checkout_load(
     gateway_url: str,
     *,
@@ -76,73 +169,70 @@ async def checkout_load(
     seconds: float,
     dsn: str,
     pids: Mapping[str, int],
+    script_dir: Path,
 ) -> dict[str, Any]:
     """One scenario; ``pids`` names the processes whose CPU per checkout is reported."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=gateway_url, limits=limits, timeout=30) as client:
-        run = uuid.uuid4().hex[:8]
 
-        async def call(i: int) -> int:
-            item = (
-                {"sku": "hot", "quantity": 1, "variantAttributes": {"size": "m"}}
-                if hot
-                else {"sku": f"sku-{i % SKUS:03d}", "quantity": 1}
-            )
-            response = await client.post(
-                "/api/checkout-session",
-                json={"items": [item]},
-                headers={
-                    "x-front-door-token": FRONT_DOOR,
-                    "x-shop-id": "bench",
-                    # Unique per call: warm-up and measured runs must not share intents.
-                    "Idempotency-Key": f"{run}-{uuid.uuid4().hex}",
-                    "cf-connecting-ip": f"10.0.{i % 250}.{i % 200}",
-                },
-            )
-            return response.status_code
+    def script() -> Path:
+        # A new run id per wrk run: warm-up and measured runs never share an intent.
+        path = script_dir / f"checkout-{uuid.uuid4().hex[:8]}.lua"
+        values = {"run": path.stem, "hot": "true" if hot else "false", "skus": SKUS}
+        path.write_text(WRK_SCRIPT % values)
+        return path
 
-        await drive(call, concurrency=concurrency, seconds=1.0)  # warm-up
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_lock_waits(dsn, stop))
-        meters = {name: CpuMeter(pid) for name, pid in pids.items()}
-        for meter in meters.values():
-            meter.start()
-        result = await drive(call, concurrency=concurrency, seconds=seconds)
-        for meter in meters.values():
-            meter.stop()
-        stop.set()
-        result["lock_waits"] = await sampler
-        result["cpu_ms_per_checkout"] = {
-            name: per_checkout_ms(meter.seconds, result["requests"])
-            for name, meter in meters.items()
-        }
-        return result
+    await asyncio.to_thread(run_wrk, gateway_url, script(), concurrency=concurrency, seconds=1)
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_lock_waits(dsn, stop))
+    meters: dict[str, CpuMeter | DriverMeter] = {name: CpuMeter(pid) for name, pid in pids.items()}
+    meters["load_driver"] = DriverMeter()
+    for meter in meters.values():
+        meter.start()
+    result = await asyncio.to_thread(
+        run_wrk, gateway_url, script(), concurrency=concurrency, seconds=seconds
+    )
+    for meter in meters.values():
+        meter.stop()
+    stop.set()
+    result["lock_waits"] = await sampler
+    result["cpu_ms_per_checkout"] = {
+        name: per_checkout_ms(meter.seconds, result["requests"]) for name, meter in meters.items()
+    }
+    return result
 
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+async def seed_bench_database(url: str) -> None:
+    """Migrate the throw-away database at ``url`` and seed :func:`bench_catalog` into it."""
     from origin.catalog.catalog_file import parse_catalog
     from origin.catalog.seed import seed_catalog
     from origin.db import create_engine, session_factory
 
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
+    await engine.dispose()
+
+
+def start_stand_in(log_dir: Path) -> ServiceProcess:
+    """The Stripe stand-in, its webhooks sent nowhere (nothing here pays)."""
+    port = free_port()
+    return start_process(
+        "stripe-sim",
+        ["-m", "tests.stripe_sim", "--port", str(port), "--webhook-url",
+         f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
+         "--webhook-retries", "0", "--log-level", "warning"],
+        port=port, env={}, log_dir=log_dir, health_path="/_sim/faults",
+    )  # fmt: skip
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     url = await asyncio.to_thread(databases.create_database, "ce_bench")
     dsn = databases.asyncpg_url(url)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
     processes = []
     try:
-        await asyncio.to_thread(migrate.upgrade, url)
-        engine = create_engine(url)
-        async with session_factory(engine)() as session, session.begin():
-            await seed_catalog(session, parse_catalog(json.dumps(bench_catalog())))
-        await engine.dispose()
-
-        sim_port = free_port()
-        sim = start_process(
-            "stripe-sim",
-            ["-m", "tests.stripe_sim", "--port", str(sim_port), "--webhook-url",
-             f"http://127.0.0.1:{free_port()}/", "--webhook-secret", WEBHOOK_SECRET,
-             "--webhook-retries", "0", "--log-level", "warning"],
-            port=sim_port, env={}, log_dir=log_dir, health_path="/_sim/faults",
-        )  # fmt: skip
+        await seed_bench_database(url)
+        sim = start_stand_in(log_dir)
         processes.append(sim)
         origin = start_uvicorn(
             "origin",
@@ -180,8 +270,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "origin_workers": args.origin_workers,
             },
         }
-        pids = {"origin": origin.proc.pid, "gateway": gateway.proc.pid, "stripe_sim": sim.proc.pid}
-        load = {"concurrency": args.concurrency, "seconds": args.seconds, "dsn": dsn, "pids": pids}
+        pids = {
+            "origin": origin.proc.pid,
+            "gateway": gateway.proc.pid,
+            "stripe_sim": sim.proc.pid,
+            # The rest of the machine's work per checkout: PostgreSQL (its postmaster and every
+            # backend; other databases' work on this server counts too). The load driver (this
+            # process and its wrk runs) is metered apart: the services are its children too.
+            "postgres": await postmaster_pid(dsn),
+        }
+        load = {
+            "concurrency": args.concurrency,
+            "seconds": args.seconds,
+            "dsn": dsn,
+            "pids": pids,
+            "script_dir": log_dir,
+        }
         results["many_skus"] = await checkout_load(gateway.url, hot=False, **load)
         results["hot_sku"] = await checkout_load(gateway.url, hot=True, **load)
         # The same hot row with every Stripe call 100 ms slower. Were the row lock held
@@ -210,10 +314,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.to_thread(databases.drop_database, url)
 
 
+async def postmaster_pid(dsn: str) -> int:
+    """PostgreSQL's postmaster: the parent of any backend (this connection's, here)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
+        # Read while the backend lives.
+        stat = await asyncio.to_thread(Path(f"/proc/{backend}/stat").read_text)
+    finally:
+        await connection.close()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def print_table(results: Mapping[str, Any]) -> None:
     print(
         f"{'scenario':<27}{'rps':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'lock wait':>10}"
-        f"{'CPU ms/checkout: origin':>25}{'gateway':>9}{'stand-in':>10}"
+        f"{'CPU ms/checkout: origin':>25}{'gateway':>9}{'stand-in':>10}{'postgres':>10}"
+        f"{'driver':>8}"
     )
     for name in ("many_skus", "hot_sku", "hot_sku_stripe_plus_100ms", "raw_ceiling_hot_row"):
         r = results.get(name)
@@ -224,6 +341,7 @@ def print_table(results: Mapping[str, Any]) -> None:
             f"{name:<27}{r['rps']:>8}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>7}"
             f"{r['lock_waits']['mean_backends_waiting_on_lock']:>10}"
             f"{cpu.get('origin', ''):>25}{cpu.get('gateway', ''):>9}{cpu.get('stripe_sim', ''):>10}"
+            f"{cpu.get('postgres', ''):>10}{cpu.get('load_driver', ''):>8}"
         )
     share = results["hot_sku_share_of_raw_ceiling"]
     print(f"hot SKU / raw ceiling: {share:.1%} (goal ≥ 25%)")

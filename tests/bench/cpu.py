@@ -10,6 +10,7 @@ divided by the checkouts that answered 200/201 in it. Linux only (``/proc``).
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +70,26 @@ class CpuMeter:
 
 def per_checkout_ms(cpu_seconds: float, checkouts: int) -> float:
     return round(cpu_seconds * 1000 / checkouts, 2) if checkouts else float("nan")
+
+
+def own_and_reaped_cpu_seconds() -> float:
+    """user + system CPU of this process and of its children that have exited and been waited
+    for (a load generator run to completion) — not of children still running (the services)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+
+
+@dataclass
+class DriverMeter:
+    """CPU seconds this process and the load generators it ran spent between start and stop."""
+
+    _started: float = 0.0
+    seconds: float = 0.0
+
+    def start(self) -> None:
+        self._started = own_and_reaped_cpu_seconds()
+
+    def stop(self) -> float:
+        self.seconds = own_and_reaped_cpu_seconds() - self._started
+        return self.seconds

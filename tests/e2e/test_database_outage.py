@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import gateway_process_env, origin_process_env
+from tests.conftest import StripeSim, gateway_process_env, origin_process_env
 from tests.support.processes import ServiceProcess, start_gateway_process, start_uvicorn
 from tests.support.tcp_proxy import TcpProxy
 
@@ -34,7 +34,7 @@ VALIDATE = {"items": [{"sku": "clip", "quantity": 1}]}
 
 @pytest.fixture
 def stack(
-    pg_url: str, seeded: Any, log_dir: Path
+    pg_url: str, seeded: Any, log_dir: Path, stripe_sim: StripeSim
 ) -> Iterator[tuple[TcpProxy, ServiceProcess, ServiceProcess]]:
     database = urlsplit(pg_url)
     with TcpProxy(database.port or 5432) as proxy:
@@ -44,6 +44,7 @@ def stack(
             "origin.app:create_app",
             env=origin_process_env(
                 proxied,
+                stripe_api_base=stripe_sim.url,
                 ORIGIN_DB_CONNECT_TIMEOUT_SECONDS="1",
                 ORIGIN_DB_STATEMENT_TIMEOUT_SECONDS=str(STATEMENT_TIMEOUT),
             ),
@@ -124,3 +125,43 @@ def test_stalled_database_is_503_within_the_gateway_timeout_and_unready(
     assert_outage_answers(origin, gateway)
     proxy.restore()
     assert_recovers(origin, gateway)
+
+
+def checkout(gateway: ServiceProcess, key: str) -> httpx.Response:
+    return httpx.post(
+        gateway.url + "/api/checkout-session",
+        json=VALIDATE,
+        headers={
+            "x-front-door-token": FRONT_DOOR,
+            "x-shop-id": "testshop",
+            "Idempotency-Key": key,
+        },
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("outage", ["refuse", "stall"])
+def test_checkouts_resume_on_the_pooled_connections_after_an_outage(
+    stack: tuple[TcpProxy, ServiceProcess, ServiceProcess], outage: str
+) -> None:
+    """The one-statement checkout runs on pooled connections SQLAlchemy does not watch: the
+    ones an outage killed must be replaced, not handed to request after request."""
+    proxy, _origin, gateway = stack
+    # Warm the catalog cache and fill the pool with connections the outage will kill.
+    for i in range(4):
+        assert checkout(gateway, f"before-{outage}-{i}").status_code == 201
+    getattr(proxy, outage)()
+    during = checkout(gateway, f"during-{outage}")
+    assert during.status_code == 503, during.text
+    assert during.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    proxy.restore()
+    deadline = time.monotonic() + 15
+    codes = []
+    while time.monotonic() < deadline:
+        codes.append(checkout(gateway, f"after-{outage}-{len(codes)}").status_code)
+        if codes[-3:] == [201, 201, 201]:
+            break
+        time.sleep(0.2)
+    assert codes[-3:] == [201, 201, 201], codes
+    # At most a request per dead connection on the way: the pool was replaced at the first.
+    assert codes.count(503) <= 2, codes

@@ -7,7 +7,6 @@ gateway uses; the URL forms it does not support are refused at start-up.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from gateway.rate_limit.resp import Incomplete, ReplyError, pack, parse
 from gateway.rate_limit.windows import RedisWindow
 from gateway.settings import Settings
 from tests.gateway.conftest import FRONT_DOOR_TOKEN, ORIGIN_TOKEN, PrivateRedis
+from tests.support.tls import make_certificates
 
 QUOTA = parse_quota("test", "3/minute")
 
@@ -106,58 +106,7 @@ async def test_database_is_selected(private_redis: PrivateRedis) -> None:
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server certificate for localhost/127.0.0.1 and a client certificate."""
-    directory = tmp_path_factory.mktemp("tls")
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=checkout-edge test CA",
-    )
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    for name in ("server", "client"):
-        openssl(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            f"/CN={name}",
-        )
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{name}.pem",
-            "-days",
-            "1",
-            "-extfile",
-            "san.ext",
-        )
-    return directory
+    return make_certificates(tmp_path_factory.mktemp("tls"), ("server", "client"))
 
 
 @pytest.fixture

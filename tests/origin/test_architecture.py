@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "origin.models",
         "origin.db",
+        "origin.sql",
         "origin.db_diagnosis",
         "origin.metrics",
         "origin.settings",
