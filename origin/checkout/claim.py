@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from checkout_edge_shared.errors import AppError, BadRequest, NotFound
 from origin.carts.cart_identity import one_cart_id
 from origin.carts.cart_store import CartContents, checkout_contents
+from origin.carts.checkout_read import read_checkout_contents
 from origin.catalog.cache import ShopCatalog
 from origin.catalog.line_items import LineRequest, resolve_items
 from origin.catalog.lookups import known_coupon, known_items
@@ -31,6 +32,7 @@ from origin.inventory.routing import catalog_routes_locally, local_stock_lines, 
 from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold
 from origin.models.types import utcnow
+from origin.sql import own_transaction, own_transaction_engine
 
 
 async def _latest_hold(session: AsyncSession, shop_id: str, intent_id: str) -> InventoryHold | None:
@@ -120,47 +122,55 @@ def _lines(items: list[LineRequest] | None, cart: CartContents | None) -> list[L
 
 
 async def _claim_in_one_statement(command: CheckoutCommand, deps: CheckoutDeps) -> Created | None:
-    """A new intent of inline items: claim, stock and hold in one statement
-    (:mod:`.one_statement`), priced from the cached catalog that statement checks is current.
+    """A new intent: claim, stock and hold in one statement (:mod:`.one_statement`), priced
+    from the cached catalog that statement checks is current.
 
-    None when that does not apply — no cached catalog, a cart, central stock, another
-    database, a request the repricing refuses, an intent that already exists, a catalog that
-    moved: the step-by-step claim then answers (it looks for an existing intent's hold before
-    it reprices). The request's 400s come in the same order as there.
+    None when that does not apply — no cached catalog, central stock, SQLite or PgBouncer, no
+    such cart or an empty one, a request the repricing refuses, an intent that already
+    exists, a catalog that moved: the step-by-step claim then answers (it looks for an existing
+    intent's hold before it reprices). The request's 400s come in the same order as there.
     """
     catalog = deps.catalog.cached(command.shop_id)
-    if catalog is None or catalog.version is None or command.items is None:
+    engine = own_transaction_engine(deps.engine)
+    if catalog is None or catalog.version is None or engine is None:
         return None
-    if not catalog_routes_locally(catalog, deps.central):
+    if deps.central.remote_pool is not None or not catalog_routes_locally(catalog, deps.central):
         return None
     shop = catalog.shop
-    one_cart_id(command.cart_ids)  # 400 CART_ID_CONFLICT, as the step-by-step path answers
-    lines = resolve_items(command.items)
-    key = _intent_key(deps, command, shop.id, lines, None)  # 400 without an Idempotency-Key
-    if not lines:
+    cart_id = one_cart_id(command.cart_ids)  # 400 CART_ID_CONFLICT, as the step-by-step path
+    items = resolve_items(command.items) if command.items is not None else None
+    if items is None and cart_id is None:
         return None
-    try:
-        repriced = _reprice(deps, command, catalog, lines, None)
-    except AppError:
-        return None
-    if repriced.drift.reject:
-        return None
-    stock = local_stock_lines(catalog, lines)
-    if not one_statement.applies(deps.engine, stock, remote_pool=deps.central.remote_pool):
-        return None
-    hold = _new_hold(deps, shop.id, repriced, key.id)
-    try:
-        claimed = await one_statement.claim_and_hold(
-            deps.engine,
-            catalog_version=catalog.version,
-            key=key,
-            customer_email=command.customer_email,
-            hold=hold,
-            lines=stock,
-        )
-    except InsufficientStock:
-        deps.metrics.insufficient_stock.labels(shop.id, "checkout").inc()
-        raise
+    async with own_transaction(engine) as run:
+        cart = None
+        if items is None:
+            cart = await read_checkout_contents(run, shop_id=shop.id, cart_id=cart_id, now=utcnow())
+            if cart is None:
+                return None
+        key = _intent_key(deps, command, shop.id, items, cart)  # 400 for items without a key
+        lines = _lines(items, cart)
+        if not lines:
+            return None
+        try:
+            repriced = _reprice(deps, command, catalog, lines, cart)
+        except AppError:
+            return None
+        if repriced.drift.reject:
+            return None
+        hold = _new_hold(deps, shop.id, repriced, key.id)
+        try:
+            claimed = await one_statement.claim_and_hold(
+                run,
+                catalog_version=catalog.version,
+                key=key,
+                cart_id=cart.cart_id if cart is not None else None,
+                customer_email=command.customer_email,
+                hold=hold,
+                lines=local_stock_lines(catalog, lines),
+            )
+        except InsufficientStock:
+            deps.metrics.insufficient_stock.labels(shop.id, "checkout").inc()
+            raise
     if claimed is not one_statement.Claimed.NEW:
         return None
     _check_drift(deps, shop.id, repriced)  # counts the drift of the hold just written

@@ -2,9 +2,10 @@
 
 The step-by-step phase A (:mod:`origin.checkout.claim`) reads the catalog version, claims the
 intent, inserts the hold, takes each stock row and records the items: with ``BEGIN`` and
-``COMMIT``, seven round trips. On PostgreSQL, for a checkout of inline items whose shop's
-catalog is cached and whose stock is all the shop's own, the same writes are one statement of
-data-modifying CTEs, run as its own transaction:
+``COMMIT``, seven round trips. On PostgreSQL, for a checkout whose shop's catalog is cached
+and whose stock is all the shop's own, the same writes are one statement of data-modifying
+CTEs, run as its own transaction (a cart's lines are read just before, by one statement too:
+:mod:`origin.carts.checkout_read`):
 
 1. ``intent`` — the intent row, ``ON CONFLICT DO NOTHING``, written only while the catalog
    version is still the one the request was priced at (the cache's freshness check, made by
@@ -34,12 +35,11 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # (no stubs)
 from sqlalchemy import JSON
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from origin.checkout.intents import IntentKey
 from origin.inventory.stock import InsufficientStock, Shortage, StockLine
 from origin.models import InventoryHold, metadata
-from origin.sql import Sql, own_transaction, own_transaction_engine
+from origin.sql import Sql, Statements
 
 _POSTGRESQL = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _HOLD_TABLE = metadata.tables["inventory_holds"]
@@ -110,26 +110,18 @@ class Claimed(enum.Enum):
     STALE = "stale"  # the catalog moved since it was cached: nothing written
 
 
-def applies(engine: AsyncEngine, lines: Sequence[StockLine], *, remote_pool: object) -> bool:
-    """Whether this statement can take ``lines``: an engine whose statements may commit on
-    their own (:func:`origin.sql.own_transaction_engine`), the shop's own stock only."""
-    return (
-        remote_pool is None
-        and own_transaction_engine(engine) is not None
-        and all(line.pool == "shop" for line in lines)
-    )
-
-
 async def claim_and_hold(
-    engine: AsyncEngine,
+    run: Statements,
     *,
     catalog_version: int,
     key: IntentKey,
+    cart_id: str | None,
     customer_email: str | None,
     hold: InventoryHold,
     lines: Sequence[StockLine],
 ) -> Claimed:
-    """Claim ``key`` and hold ``lines`` for ``hold`` in one statement (its own transaction);
+    """Claim ``key`` and hold ``lines`` (the shop's own stock) for ``hold`` in one statement,
+    on ``run`` from :func:`origin.sql.own_transaction` (it commits on its own);
     :class:`InsufficientStock` when a row could not give its quantity (nothing written)."""
     ordered = sorted(lines, key=lambda line: line.order_key)
     params: dict[str, Any] = {name: getattr(hold, name) for name in _HOLD_COLUMNS}
@@ -137,7 +129,7 @@ async def claim_and_hold(
         "intent_id": key.id,
         "idempotency_key": key.idempotency_key,
         "fingerprint": key.fingerprint,
-        "cart_id": None,
+        "cart_id": cart_id,
         "customer_email": customer_email,
         "catalog_version": catalog_version,
         "stock_ids": [line.stock_id for line in ordered],
@@ -145,22 +137,21 @@ async def claim_and_hold(
         "skus": [line.sku for line in ordered],
         "variant_keys": [line.variant_key for line in ordered],
     }
-    async with own_transaction(engine) as run:
-        try:
-            row = await run.fetchrow(_CLAIM_AND_HOLD, params)
-        except asyncpg.RaiseError as exc:
-            if exc.message != SHORT:
-                raise
-            found = await run.fetch(_AVAILABLE, {"ids": [line.stock_id for line in ordered]})
-            available = {int(stock_id): int(count) for stock_id, count in found}
-            short = [x for x in ordered if available.get(x.stock_id, 0) < x.quantity]
-            # Stock given back since the statement ran: name every line, with what it has now.
-            raise InsufficientStock(
-                [
-                    Shortage(x.sku, x.variant_key, x.quantity, available.get(x.stock_id, 0))
-                    for x in short or ordered
-                ]
-            ) from None
+    try:
+        row = await run.fetchrow(_CLAIM_AND_HOLD, params)
+    except asyncpg.RaiseError as exc:
+        if exc.message != SHORT:
+            raise
+        found = await run.fetch(_AVAILABLE, {"ids": [line.stock_id for line in ordered]})
+        available = {int(stock_id): int(count) for stock_id, count in found}
+        short = [x for x in ordered if available.get(x.stock_id, 0) < x.quantity]
+        # Stock given back since the statement ran: name every line, with what it has now.
+        raise InsufficientStock(
+            [
+                Shortage(x.sku, x.variant_key, x.quantity, available.get(x.stock_id, 0))
+                for x in short or ordered
+            ]
+        ) from None
     assert row is not None  # the final SELECT always answers one row
     if row[0]:
         return Claimed.NEW

@@ -241,7 +241,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "DATABASE_URL": url, "ORIGIN_GATEWAY_TOKEN": GATEWAY_TOKEN,
                 "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": sim.url,
                 "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "HOLD_REAPER_ENABLED": "false",
-                "LOG_LEVEL": "WARNING", "ORIGIN_DB_POOL_SIZE": str(args.concurrency),
+                "LOG_LEVEL": args.log_level, "ORIGIN_DB_POOL_SIZE": str(args.concurrency),
                 # Several workers are refused in production (docs/observability.md).
                 "CHECKOUT_EDGE_ALLOW_WORKERS": "1",
             },
@@ -256,7 +256,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "GATEWAY_ORIGIN_TOKEN": GATEWAY_TOKEN,
                 "GATEWAY_REDIS_URL": os.environ.get("BENCH_REDIS_URL", databases.REDIS_URL),
                 "GATEWAY_REDIS_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
-                "CHECKOUT_RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING",
+                "CHECKOUT_RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": args.log_level,
             },
             log_dir=log_dir,
         )  # fmt: skip
@@ -268,6 +268,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "concurrency": args.concurrency,
                 "seconds": args.seconds,
                 "origin_workers": args.origin_workers,
+                "log_level": args.log_level,
             },
         }
         pids = {
@@ -358,6 +359,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--origin-workers", type=int, default=1, help="uvicorn worker processes of the origin"
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="LOG_LEVEL of origin and gateway (INFO: a JSON line per hold transition and call)",
     )
     args = parser.parse_args()
     results = asyncio.run(main_async(args))

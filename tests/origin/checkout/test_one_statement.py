@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import OriginClient, load_test_catalog, seed
@@ -133,3 +133,76 @@ async def test_checkout_edge_require_aborts_the_calling_statement(
     with pytest.raises(DBAPIError, match="nothing to see"):
         async with pg_engine.connect() as connection:
             await connection.execute(text("SELECT checkout_edge_require(false, 'nothing to see')"))
+
+
+class StatementsThroughSqlAlchemy:
+    """Counts the statements the origin runs through SQLAlchemy (the one-statement path runs
+    none: it is on the driver)."""
+
+    def __init__(self, origin: OriginClient) -> None:
+        self.engine = origin.state.engine.sync_engine
+        self.seen: list[str] = []
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        self.seen.append(statement)
+
+
+async def test_a_warm_checkout_of_items_or_of_a_cart_runs_no_step_by_step_statement(
+    shop_origin: OriginClient, sessions: Any, seeded: Any
+) -> None:
+    await warm(shop_origin)
+    cart = await shop_origin.request("POST", "/api/cart", json={"sku": "clip", "quantity": 3})
+    assert cart.status_code in (200, 201), cart.text
+    cart_id = cart.json()["cartId"]
+    with StatementsThroughSqlAlchemy(shop_origin) as seen:
+        by_items = await checkout(shop_origin, "items-fast", CLIP)
+        by_cart = await shop_origin.request(
+            "POST", CHECKOUT, json={"cartId": cart_id}, headers={"Idempotency-Key": "cart-fast"}
+        )
+    assert (by_items.status_code, by_cart.status_code) == (201, 201), by_cart.text
+    assert seen == []
+    assert by_cart.json()["amountTotal"] == 3 * 999
+    async with sessions() as session:
+        intent_cart, items = (
+            await session.execute(
+                text(
+                    "SELECT i.cart_id, (SELECT sum(quantity) FROM hold_items WHERE hold_id = h.id) "
+                    "FROM inventory_holds h JOIN checkout_intents i ON i.id = h.intent_id "
+                    "WHERE h.id = :hold"
+                ),
+                {"hold": by_cart.json()["inventoryReservationId"]},
+            )
+        ).one()
+    assert (intent_cart, items) == (cart_id, 3)
+    await assert_conserved(sessions, seeded)
+
+
+async def test_a_cart_short_of_stock_holds_nothing_and_its_retry_converges(
+    shop_origin: OriginClient, sessions: Any, seeded: Any
+) -> None:
+    await warm(shop_origin)
+    cart = await shop_origin.request("POST", "/api/cart", json={"sku": "scarce", "quantity": 2})
+    cart_id, line_id = cart.json()["cartId"], cart.json()["lines"][0]["lineId"]
+    first = await shop_origin.request("POST", CHECKOUT, json={"cartId": cart_id})
+    assert first.status_code == 409, first.text
+    assert await available(sessions, "testshop", "scarce") == 1
+    patched = await shop_origin.request(
+        "PATCH",
+        "/api/cart",
+        json={"lineId": line_id, "quantity": 1},
+        headers={"x-cart-id": cart_id},
+    )
+    assert patched.status_code == 200, patched.text
+    second = await shop_origin.request("POST", CHECKOUT, json={"cartId": cart_id})
+    again = await shop_origin.request("POST", CHECKOUT, json={"cartId": cart_id})
+    assert (second.status_code, again.status_code) == (201, 200), again.text
+    assert second.json()["sessionId"] == again.json()["sessionId"]
+    assert await available(sessions, "testshop", "scarce") == 0
+    await assert_conserved(sessions, seeded)
