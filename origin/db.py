@@ -187,24 +187,19 @@ def create_engine(
 
 
 # Errors that mean "the database cannot answer now", not "this request is wrong".
-_UNAVAILABLE_DRIVER_ERRORS = (
+# Driver errors after which the connection is no use: closed, reset, refused, never answered.
+_LOST_DRIVER_ERRORS = (
     OSError,
     TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,  # refused, rejected, failed, not now
     asyncpg.exceptions.InterfaceError,  # among others: the connection is gone
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.QueryCanceledError,  # statement_timeout
     asyncpg.exceptions.AdminShutdownError,
 )
-
-
-# Driver errors after which the connection is no use: closed, reset, never answered.
-_LOST_DRIVER_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,
+# ... and those after which the database, not the request, is at fault.
+_UNAVAILABLE_DRIVER_ERRORS = (
+    *_LOST_DRIVER_ERRORS,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.QueryCanceledError,  # statement_timeout
 )
 
 
