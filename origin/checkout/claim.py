@@ -28,7 +28,7 @@ from origin.checkout import one_statement
 from origin.checkout.commands import CheckoutCommand, CheckoutDeps, Claim, Created, Expired, Reused
 from origin.checkout.intents import CartRef, IntentKey, claim_intent, intent_key
 from origin.inventory.hold_states import insert_hold, log_transition, new_hold_id
-from origin.inventory.routing import catalog_routes_locally, local_stock_lines, stock_lines_for
+from origin.inventory.routing import local_stock_lines, stock_lines_for
 from origin.inventory.stock import InsufficientStock
 from origin.models import InventoryHold
 from origin.models.types import utcnow
@@ -134,7 +134,7 @@ async def _claim_in_one_statement(command: CheckoutCommand, deps: CheckoutDeps) 
     engine = own_transaction_engine(deps.engine)
     if catalog is None or catalog.version is None or engine is None:
         return None
-    if deps.central.remote_pool is not None or not catalog_routes_locally(catalog, deps.central):
+    if not deps.central.routes_locally(catalog):  # (so no pool in a database of its own)
         return None
     shop = catalog.shop
     cart_id = one_cart_id(command.cart_ids)  # 400 CART_ID_CONFLICT, as the step-by-step path

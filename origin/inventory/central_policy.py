@@ -229,6 +229,16 @@ class CentralInventory:
         self.metrics.central_fallback.labels(shop.id, env).inc()
         log.warning("central inventory unavailable: shop stock used (fallback)", extra=extra)
 
+    def routes_locally(self, catalog: ShopCatalog) -> bool:
+        """Whether every variant of ``catalog``'s shop is its own stock, known without a query:
+        the pool lives in the origin's database and the shop neither has an allocation nor
+        requires the pool."""
+        return (
+            self.database is None
+            and catalog.allocated_skus == frozenset()
+            and not catalog.shop.requires_central_inventory
+        )
+
     async def route(
         self,
         session: AsyncSession,
@@ -239,19 +249,14 @@ class CentralInventory:
     ) -> Routing:
         """Which of ``variants`` the central pool serves for ``shop`` (by key), policy applied.
 
-        With the shop's cached ``catalog``, a shop that neither has allocations nor requires
-        the pool (in the origin's database) is routed without a query: all its stock is its own.
+        With the shop's cached ``catalog``, a shop that :meth:`routes_locally` is routed without
+        a query: all its stock is its own.
         """
         skus = dict(sorted((variant.variant_key, variant.sku) for variant in variants))
         keys = list(skus)
         if not keys:
             return Routing({})
-        if (
-            catalog is not None
-            and self.database is None
-            and catalog.allocated_skus == frozenset()
-            and not shop.requires_central_inventory
-        ):
+        if catalog is not None and self.routes_locally(catalog):
             return Routing({})
         try:
             allocated, rows = await self._read(session, shop_id=shop.id, skus=skus)

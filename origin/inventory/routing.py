@@ -48,20 +48,9 @@ async def stock_lines_for(
     ]
 
 
-def catalog_routes_locally(catalog: ShopCatalog, central: CentralInventory) -> bool:
-    """Whether every variant of ``catalog``'s shop is its own stock, known without a query:
-    the pool lives in the origin's database and the shop has no allocation and does not
-    require the pool (what :meth:`CentralInventory.route` answers without reading)."""
-    return (
-        central.database is None
-        and catalog.allocated_skus == frozenset()
-        and not catalog.shop.requires_central_inventory
-    )
-
-
 def local_stock_lines(catalog: ShopCatalog, lines: Sequence[LineRequest]) -> list[StockLine]:
     """:func:`stock_lines_for` of a shop whose stock is all its own
-    (:func:`catalog_routes_locally`): no query, one shop line per variant."""
+    (:meth:`CentralInventory.routes_locally`): no query, one shop line per variant."""
     return [_own_stock(catalog, line) for line in merge_lines(lines)]
 
 
