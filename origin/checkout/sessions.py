@@ -68,31 +68,21 @@ def session_params(
     )
 
 
-_SESSION_COLUMNS = (
-    "stripe_session_id = :session_id, stripe_session_url = :url, "
-    "stripe_client_secret = :client_secret, stripe_expires_at = :expires_at, updated_at = :now"
+_UPDATE_HOLD = (
+    "UPDATE inventory_holds SET stripe_session_id = :session_id, stripe_session_url = :url, "
+    "stripe_client_secret = :client_secret, stripe_expires_at = :expires_at, updated_at = :now "
+    "WHERE id = :hold_id AND stripe_session_id IS NULL"
+)
+_INSERT_MAP = (
+    "INSERT INTO stripe_object_shops (object_id, object_type, shop_id, hold_id, created_at) "
+    "VALUES (:session_id, 'checkout.session', :shop_id, :hold_id, :created_at) "
+    "ON CONFLICT (object_id) DO NOTHING"
 )
 _TIMES = {"expires_at": UTCDateTime(), "now": UTCDateTime(), "created_at": UTCDateTime()}
-_RECORD = Sql(
-    f"UPDATE inventory_holds SET {_SESSION_COLUMNS} "  # noqa: S608 (constants only)
-    "WHERE id = :hold_id AND stripe_session_id IS NULL",
-    types=_TIMES,
-)
-_MAP = Sql(
-    "INSERT INTO stripe_object_shops (object_id, object_type, shop_id, hold_id, created_at) "
-    "VALUES (:session_id, 'checkout.session', :shop_id, :hold_id, :created_at) "
-    "ON CONFLICT (object_id) DO NOTHING",
-    types=_TIMES,
-)
+_RECORD = Sql(_UPDATE_HOLD, types=_TIMES)
+_MAP = Sql(_INSERT_MAP, types=_TIMES)
 # Both as one statement (the update as a data-modifying CTE of the insert): atomic on its own.
-_RECORD_AND_MAP = Sql(
-    f"WITH recorded AS (UPDATE inventory_holds SET {_SESSION_COLUMNS} "  # noqa: S608
-    "WHERE id = :hold_id AND stripe_session_id IS NULL RETURNING id) "
-    "INSERT INTO stripe_object_shops (object_id, object_type, shop_id, hold_id, created_at) "
-    "VALUES (:session_id, 'checkout.session', :shop_id, :hold_id, :created_at) "
-    "ON CONFLICT (object_id) DO NOTHING",
-    types=_TIMES,
-)
+_RECORD_AND_MAP = Sql(f"WITH recorded AS ({_UPDATE_HOLD} RETURNING id) {_INSERT_MAP}", types=_TIMES)
 
 
 async def record_session(
