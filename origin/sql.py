@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]  # (no stubs)
@@ -90,6 +90,16 @@ class Statements(Protocol):
     async def executemany(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
+@contextmanager
+def _integrity_errors(sql: Sql) -> Iterator[None]:
+    """asyncpg's constraint violation as SQLAlchemy's ``IntegrityError``, as the session
+    raises it."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(sql.source, None, exc) from exc
+
+
 class _Native:
     """asyncpg, on the connection (and in the transaction) SQLAlchemy already holds.
 
@@ -104,33 +114,28 @@ class _Native:
         self.connection = connection
 
     async def fetchrow(self, sql: Sql, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        try:
+        with _integrity_errors(sql):
             row: Sequence[Any] | None = await self.connection.fetchrow(
                 sql.native, *sql.arguments(params)
             )
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(sql.source, None, exc) from exc
         return row
 
     async def fetch(self, sql: Sql, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        rows: Sequence[Sequence[Any]] = await self.connection.fetch(
-            sql.native, *sql.arguments(params)
-        )
+        with _integrity_errors(sql):
+            rows: Sequence[Sequence[Any]] = await self.connection.fetch(
+                sql.native, *sql.arguments(params)
+            )
         return rows
 
     async def execute(self, sql: Sql, params: Mapping[str, Any]) -> int:
-        try:
+        with _integrity_errors(sql):
             status: str = await self.connection.execute(sql.native, *sql.arguments(params))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(sql.source, None, exc) from exc
         # The command tag: "UPDATE 1", "INSERT 0 1", "DELETE 3".
         return int(status.rsplit(" ", 1)[-1])
 
     async def executemany(self, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
-        try:
+        with _integrity_errors(sql):
             await self.connection.executemany(sql.native, [sql.arguments(row) for row in rows])
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(sql.source, None, exc) from exc
 
 
 class _Session:
