@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from origin import migrate  # noqa: E402
 from tests.bench.checkout_load import raw_ceiling, sample_lock_waits  # noqa: E402
 from tests.bench.cpu import CpuMeter, DriverMeter, per_checkout_ms  # noqa: E402
+from tests.bench.load import parse_wrk  # noqa: E402
 from tests.support import databases  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     ServiceProcess,
@@ -124,41 +124,17 @@ def run_wrk(gateway_url: str, script: Path, *, concurrency: int, seconds: float)
         "-H", f"x-front-door-token: {FRONT_DOOR}", "-H", "x-shop-id: bench", gateway_url,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    output = result.stdout
-    if "requests in" not in output:
-        raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
-    total = int(_search(r"(\d+) requests in", output))
-    elapsed = float(_search(r"requests in ([\d.]+)s", output))
-    failed = int(_search(r"Non-2xx or 3xx responses: (\d+)", output, default="0"))
-    errors = _search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                     output, default=None, whole=True)  # fmt: skip
-    socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
-    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
-    succeeded = total - failed
+    counts = parse_wrk(result.stdout, result.stderr)
+    succeeded = counts.requests - counts.non_2xx
     return {
         "requests": succeeded,
-        "errors": failed + socket_errors,
-        "seconds": elapsed,
-        "rps": round(succeeded / elapsed, 1),
-        "p50_ms": latency.get("50"),
-        "p99_ms": latency.get("99"),
+        "errors": counts.non_2xx + counts.socket_errors,
+        "seconds": counts.seconds,
+        "rps": round(succeeded / counts.seconds, 1),
+        "p50_ms": counts.p50_ms,
+        "p99_ms": counts.p99_ms,
         "concurrency": concurrency,
     }
-
-
-_LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _search(pattern: str, text: str, *, default: str | None = None, whole: bool = False) -> Any:
-    found = re.search(pattern, text)
-    if whole:
-        return found
-    if found is None:
-        if default is None:
-            raise RuntimeError(f"wrk output without {pattern!r}: {text}")
-        return default
-    return found.group(1)
 
 
 async def checkout_load(

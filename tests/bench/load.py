@@ -54,7 +54,42 @@ class LoadResult:
 
 
 _LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+@dataclass(frozen=True)
+class WrkCounts:
+    """What one wrk run printed: every response (2xx or not), over ``seconds``."""
+
+    requests: int
+    seconds: float
+    rps: float
+    non_2xx: int
+    socket_errors: int
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+def parse_wrk(output: str, stderr: str = "") -> WrkCounts:
+    """The summary of ``wrk --latency``; RuntimeError when it printed none."""
+    summary = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if summary is None or rps is None:
+        raise RuntimeError(f"wrk failed: {output}{stderr}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
+    return WrkCounts(
+        requests=int(summary.group(1)),
+        seconds=float(summary.group(2)) * _UNITS[summary.group(3)] / 1000,
+        rps=float(rps.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        p50_ms=latency.get("50"),
+        p99_ms=latency.get("99"),
+    )
 
 
 def write_script(directory: Path) -> Path:
@@ -84,25 +119,17 @@ def run_wrk(
         [*command, target.url + PATH], capture_output=True, text=True, timeout=seconds + 30
     )
     after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    output = result.stdout
-    if "requests in" not in output:
-        raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
+    counts = parse_wrk(result.stdout, result.stderr)
     return LoadResult(
-        rps=rps,
-        requests=requests,
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        errors=sum(int(g) for g in errors.groups()) if errors else 0,
-        p50_ms=latency.get("50"),
-        p99_ms=latency.get("99"),
+        rps=counts.rps,
+        requests=counts.requests,
+        non_2xx=counts.non_2xx,
+        errors=counts.socket_errors,
+        p50_ms=counts.p50_ms,
+        p99_ms=counts.p99_ms,
         cpu_us={
-            name: round(1e6 * (after[name] - before[name]) / max(requests, 1), 1) for name in pids
+            name: round(1e6 * (after[name] - before[name]) / max(counts.requests, 1), 1)
+            for name in pids
         },
     )
 
